@@ -1,0 +1,82 @@
+"""Poisson's equation ``−Δu = f`` on a box with Dirichlet data ``u = g`` on its boundary.
+
+Residuals: interior ``ρ = −Δu − f``, boundary ``ρ = u − g``. Given an exact solution ``u*``, ``f = −Δu*`` and
+``g = u*`` are derived by automatic differentiation.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from pinn_natmom.problem import Jet, Problem, Term
+
+from .domains import Box, uniform_boundary, uniform_interior
+from .manufactured import laplacian_of
+
+Field = Callable[[Tensor], Tensor]
+
+
+def default_exact(dim: int) -> tuple[Field, str]:
+    """The manufactured solution used when none is given, and its formula.
+
+    d ≤ 3: ``Π sin(π x_i)``; 4 ≤ d ≤ 10: ``Σ cos(π x_i)``; d > 10: ``Σ_k x_{2k−1} x_{2k}`` (harmonic, as in the
+    high-dimensional benchmarks).
+    """
+    if dim <= 3:
+        return (lambda x: torch.sin(math.pi * x).prod(dim=-1)), " · ".join(f"sin(πx{i + 1})" for i in range(dim))
+    if dim <= 10:
+        return (lambda x: torch.cos(math.pi * x).sum(dim=-1)), f"Σ_{{i=1..{dim}}} cos(πx_i)"
+    pairs = dim // 2
+    return (lambda x: (x[..., 0 : 2 * pairs : 2] * x[..., 1 : 2 * pairs : 2]).sum(dim=-1)), (
+        f"Σ_{{k=1..{pairs}}} x_(2k−1) x_(2k)"
+    )
+
+
+def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
+    """``ρ = −Δu − f``."""
+    return -jet.laplacian - f
+
+
+def dirichlet_residual(x: Tensor, jet: Jet, g: Tensor | None) -> Tensor:
+    """``ρ = u − g``."""
+    return jet.value - g
+
+
+def poisson(
+    dim: int = 2,
+    exact: Field | None = None,
+    source: Field | None = None,
+    boundary: Field | None = None,
+) -> Problem:
+    """``−Δu = f`` on ``[0, 1]^d`` with ``u = g`` on the boundary.
+
+    Give ``exact`` (a torch function of ``x``) to derive ``f`` and ``g`` from it; or give ``source`` (and optionally
+    ``boundary``, default 0) for a problem without a known solution, where no error is reported. With neither, the
+    default manufactured solution of :func:`default_exact` is used.
+    """
+    if dim < 1:
+        raise ValueError(f"poisson: dimension must be at least 1, got {dim}")
+    if exact is not None and source is not None:
+        raise ValueError("poisson: give either an exact solution or a source term, not both")
+    formula = "user-defined"
+    if exact is None and source is None:
+        exact, formula = default_exact(dim)
+    if exact is not None:
+        minus_laplacian = laplacian_of(exact)
+        source, boundary = (lambda x: -minus_laplacian(x)), exact
+    boundary = boundary if boundary is not None else (lambda x: torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device))
+    box = Box.unit(dim)
+    return Problem(
+        name="poisson",
+        dim=dim,
+        terms=(
+            Term("interior", interior_residual, uniform_interior(box), data=source, needs=frozenset({"laplacian"})),
+            Term("boundary", dirichlet_residual, uniform_boundary(box), data=boundary),
+        ),
+        domain_sampler=uniform_interior(box),
+        exact=exact,
+        description=f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
+    )

@@ -1,0 +1,1 @@
+"""pinn-natmom: physics-informed neural networks trained by energy natural gradient with natural momentum."""

@@ -1,0 +1,135 @@
+"""The one public verb: ``solve(problem, **options) -> Result``, used by ``scripts/solve.py`` and by notebooks."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .linearise import JACOBIAN_METHODS
+from .model import MLP
+from .optim import ENGD
+from .problem import Problem
+from .solvers import SOLVER_NAMES, choose
+from .train import FitConfig, fit
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that decides a run besides the problem. Point counts are per term name (``n_<term>``)."""
+
+    hidden: tuple[int, ...] = (32, 32)
+    steps: int = 60
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float64"
+    n_points: dict[str, int] = field(default_factory=lambda: {"interior": 900, "boundary": 120})
+    n_eval: int = 10_000
+    resample_every: int = 0
+    solver: str = "auto"
+    damping: float = 1e-10
+    rcond: float | None = None
+    line_search: bool = True
+    lr: float = 1.0
+    jacobian: str = "forward"
+    time_limit: float | None = None
+    target_rel_l2: float | None = None
+
+    def __post_init__(self) -> None:
+        check = _Checker()
+        check(self.steps >= 0, f"steps must be ≥ 0, got {self.steps}")
+        check(self.n_eval >= 1, f"n_eval must be ≥ 1, got {self.n_eval}")
+        check(self.resample_every >= 0, f"resample_every must be ≥ 0, got {self.resample_every}")
+        for name, count in self.n_points.items():
+            check(count >= 1, f"the number of {name} points must be ≥ 1, got {count}")
+        check(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        check(self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check(self.solver in SOLVER_NAMES, f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)}")
+        check(self.jacobian in JACOBIAN_METHODS, f"jacobian must be one of {', '.join(JACOBIAN_METHODS)}")
+        check(self.damping >= 0, f"damping must be ≥ 0, got {self.damping}")
+        check(self.rcond is None or 0 <= self.rcond < 1, f"rcond must lie in [0, 1), got {self.rcond}")
+        check(self.time_limit is None or self.time_limit > 0, f"time limit must be > 0, got {self.time_limit}")
+        check(self.target_rel_l2 is None or self.target_rel_l2 > 0, f"target rel_l2 must be > 0, got {self.target_rel_l2}")
+
+    def resolved_device(self) -> torch.device:
+        """``auto`` is CUDA when present, else the CPU; ``cuda`` without a CUDA device is an error."""
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda was requested but no CUDA device is available; use --device cpu or auto")
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+class _Checker:
+    def __call__(self, ok: bool, message: str) -> None:
+        if not ok:
+            raise ValueError(message)
+
+
+@dataclass
+class Result:
+    """A trained field: ``result(x)`` evaluates ``u_θ`` at points ``x`` (``N × d``)."""
+
+    problem: Problem
+    mlp: MLP
+    theta: Tensor
+    history: list[dict[str, float]]
+    metrics: dict[str, object]
+    options: Options
+
+    def __call__(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.mlp.forward(self.theta, x.to(dtype=self.theta.dtype, device=self.theta.device))
+
+
+def solve(
+    problem: Problem,
+    options: Options | None = None,
+    on_step: Callable[[dict[str, float]], None] | None = None,
+    **overrides: object,
+) -> Result:
+    """Train a PINN for ``problem`` by ENGD and return the trained field with its history and metrics.
+
+    ``options`` (or keyword overrides of its fields, e.g. ``steps=50, hidden=(32, 32)``) set the run.
+    """
+    options = dataclasses.replace(options or Options(), **overrides)
+    device = options.resolved_device()
+    mlp = MLP.of(problem.dim, options.hidden)
+    solver = choose(options.solver, sum(options.n_points.values()), mlp.num_params)
+    optimizer = ENGD(
+        damping=options.damping, rcond=options.rcond, solver=solver, line_search=options.line_search, lr=options.lr
+    )
+    config = FitConfig(
+        n_points=options.n_points,
+        steps=options.steps,
+        resample_every=options.resample_every,
+        jacobian=options.jacobian,
+        n_eval=options.n_eval,
+        seed=options.seed,
+        dtype=DTYPES[options.dtype],
+        device=device,
+        time_limit=options.time_limit,
+        target_rel_l2=options.target_rel_l2,
+    )
+    fitted = fit(problem, mlp, optimizer, config, on_step=on_step)
+    last = fitted.history[-1]
+    metrics: dict[str, object] = {
+        "pde": problem.name,
+        "dim": problem.dim,
+        "optimizer": "engd",
+        "solver": solver,
+        "rel_l2": last["rel_l2"],
+        "abs_l2": last["abs_l2"],
+        "loss": last["loss"],
+        "steps": int(last["step"]),
+        "wall_time_s": last["wall_time_s"],
+        "stop_reason": fitted.stop_reason,
+        "num_params": mlp.num_params,
+        "device": str(device),
+    }
+    return Result(problem, mlp, fitted.theta, fitted.history, metrics, options)

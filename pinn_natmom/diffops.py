@@ -1,0 +1,149 @@
+"""Derivatives of the network field at points: a forward-Laplacian fast path and a torch.func reference.
+
+Forward Laplacian. Every layer carries three channel groups for the points ``x_n``: the value ``z`` (``*K × N × w``),
+the gradient ``∂_j z`` (``*K × d × N × w``) and the Laplacian over a coordinate set ``S``, ``Δ_S z`` (``*K × N × w``).
+Through a linear layer every channel is multiplied by ``Wᵀ`` (the bias enters the value only); through ``y = tanh(z)``:
+
+.. math::
+    ∂_j y = (1 - y^2)\\,∂_j z, \\qquad Δ_S y = (1 - y^2)\\,Δ_S z - 2y(1 - y^2) \\sum_{j \\in S} (∂_j z)^2 .
+
+θ may be one vector ``P`` or a batch ``K × P`` (the line search evaluates many step sizes in one pass).
+The reference computes the same quantities point by point with ``torch.func.grad`` and ``torch.func.hessian``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.func import grad as fgrad
+from torch.func import hessian
+
+from .model import MLP
+from .problem import Jet
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Value, gradient and Laplacian channels of one layer's activations (parts not needed are ``None``)."""
+
+    value: Tensor
+    grad: Tensor | None = None
+    laplacian: Tensor | None = None
+
+    def tensors(self) -> list[Tensor]:
+        return [t for t in (self.value, self.grad, self.laplacian) if t is not None]
+
+    def stacked(self) -> Tensor:
+        """All channels as one ``C × N × w`` tensor (unbatched θ only): value, ``d`` gradients, Laplacian."""
+        parts = [self.value.unsqueeze(0)]
+        if self.grad is not None:
+            parts.append(self.grad)
+        if self.laplacian is not None:
+            parts.append(self.laplacian.unsqueeze(0))
+        return torch.cat(parts)
+
+
+def channel_count(dim: int, needs: frozenset[str]) -> int:
+    """``C``: one value channel, ``d`` gradient channels if any derivative is needed, one Laplacian channel if needed."""
+    derivatives = "grad" in needs or "laplacian" in needs
+    return 1 + (dim if derivatives else 0) + (1 if "laplacian" in needs else 0)
+
+
+def input_channels(x: Tensor, needs: frozenset[str]) -> Channels:
+    """Channels of the input layer: ``x``, then ``∂x/∂x_j = e_j``, then ``Δx = 0``."""
+    n, d = x.shape
+    derivatives = "grad" in needs or "laplacian" in needs
+    grad = torch.eye(d, dtype=x.dtype, device=x.device).unsqueeze(1).expand(d, n, d) if derivatives else None
+    laplacian = torch.zeros_like(x) if "laplacian" in needs else None
+    return Channels(x, grad, laplacian)
+
+
+def linear(t: Tensor, w: Tensor) -> Tensor:
+    """``t Wᵀ`` for ``t`` of shape ``(*K, …, in)`` and ``W`` of shape ``(out, in)`` or ``(K, out, in)``, as one matrix product."""
+    shape = t.shape[:-1]
+    if w.dim() == 2:
+        return (t.reshape(-1, t.shape[-1]) @ w.T).reshape(*shape, w.shape[0])
+    k = w.shape[0]
+    rows = t.reshape(-1, t.shape[-1]) if t.shape[0] != k or t.dim() == 2 else t.reshape(k, -1, t.shape[-1])
+    out = torch.matmul(rows, w.transpose(-1, -2))
+    inner = shape if t.shape[0] != k or t.dim() == 2 else shape[1:]
+    return out.reshape(k, *inner, w.shape[1])
+
+
+def linear_channels(a: Channels, w: Tensor, b: Tensor) -> Channels:
+    """The linear layer ``z = W a + b`` on every channel (bias on the value only)."""
+    value = linear(a.value, w) + b.unsqueeze(-2)
+    grad = None if a.grad is None else linear(a.grad, w)
+    laplacian = None if a.laplacian is None else linear(a.laplacian, w)
+    return Channels(value, grad, laplacian)
+
+
+def tanh_channels(z: Channels, mask: Tensor | None) -> Channels:
+    """Push channels through ``tanh`` with the chain rules in the module docstring; ``mask`` (``d × 1 × 1``) selects ``S``."""
+    y = torch.tanh(z.value)
+    if z.grad is None:
+        return Channels(y)
+    slope = 1.0 - y * y
+    grad = slope.unsqueeze(-3) * z.grad
+    laplacian = None
+    if z.laplacian is not None:
+        squares = z.grad * z.grad if mask is None else z.grad * z.grad * mask
+        laplacian = slope * (z.laplacian - 2.0 * y * squares.sum(dim=-3))
+    return Channels(y, grad, laplacian)
+
+
+def dims_mask(dim: int, laplacian_dims: Sequence[int] | None, like: Tensor) -> Tensor | None:
+    """A ``d × 1 × 1`` 0/1 mask of the coordinates in the Laplacian, or ``None`` for all of them."""
+    if laplacian_dims is None or sorted(laplacian_dims) == list(range(dim)):
+        return None
+    mask = torch.zeros(dim, 1, 1, dtype=like.dtype, device=like.device)
+    mask[list(laplacian_dims)] = 1.0
+    return mask
+
+
+def forward_jet(
+    mlp: MLP,
+    theta: Tensor,
+    x: Tensor,
+    needs: frozenset[str],
+    laplacian_dims: Sequence[int] | None = None,
+    trace: list[tuple[Channels, Channels]] | None = None,
+) -> Jet:
+    """The :class:`Jet` of ``u_θ`` at points ``x`` (``N × d``) by the forward Laplacian.
+
+    θ may be ``(P,)`` or a batch ``(K, P)`` (then every part gains a leading ``K``). When ``trace`` is a list, the pair
+    (layer input channels, layer output channels) of every linear layer is appended to it, for the Jacobian.
+    """
+    mask = dims_mask(x.shape[-1], laplacian_dims, x)
+    layers = mlp.unflatten(theta)
+    a = input_channels(x, needs)
+    for i, (w, b) in enumerate(layers):
+        z = linear_channels(a, w, b)
+        if trace is not None:
+            trace.append((a, z))
+        if i < len(layers) - 1:
+            a = tanh_channels(z, mask)
+    return Jet(
+        value=z.value[..., 0],
+        grad=z.grad[..., 0].transpose(-1, -2) if "grad" in needs else None,
+        laplacian=z.laplacian[..., 0] if "laplacian" in needs else None,
+    )
+
+
+def reference_jet(
+    mlp: MLP, theta: Tensor, x: Tensor, needs: frozenset[str], laplacian_dims: Sequence[int] | None = None
+) -> Jet:
+    """The :class:`Jet` of ``u_θ`` at one point ``x`` (shape ``d``) by ``torch.func`` (for use under ``vmap``)."""
+
+    def u(point: Tensor) -> Tensor:
+        return mlp.forward(theta, point)
+
+    value = u(x)
+    grad = fgrad(u)(x) if "grad" in needs else None
+    laplacian = None
+    if "laplacian" in needs:
+        h = torch.diagonal(hessian(u)(x))
+        laplacian = h.sum() if laplacian_dims is None else h[list(laplacian_dims)].sum()
+    return Jet(value=value, grad=grad, laplacian=laplacian)

@@ -1,0 +1,41 @@
+"""Error of the trained field against the exact solution on fixed evaluation points.
+
+``abs_l2 = √(mean_i (u_θ(x_i) − u*(x_i))²)`` and ``rel_l2 = abs_l2 / √(mean_i u*(x_i)²)`` — the discrete
+relative L2 error ``‖u − u*‖ / ‖u*‖`` on ``n`` points drawn once from the domain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .model import MLP
+from .problem import Problem
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """Fixed evaluation points ``x`` and exact values ``u*(x)``, precomputed once in the run's dtype."""
+
+    x: Tensor
+    exact: Tensor
+    exact_norm: float
+
+    @classmethod
+    def for_problem(
+        cls, problem: Problem, n: int, seed: int, dtype: torch.dtype, device: torch.device
+    ) -> Evaluator | None:
+        """Draw ``n`` points with their own seed; ``None`` when the problem has no exact solution."""
+        if problem.exact is None:
+            return None
+        generator = torch.Generator().manual_seed(seed)
+        x = problem.domain_sampler(n, generator).to(dtype=dtype, device=device)
+        exact = problem.exact(x)
+        return cls(x, exact, float(exact.square().mean().sqrt()))
+
+    def errors(self, mlp: MLP, theta: Tensor) -> tuple[float, float]:
+        """``(rel_l2, abs_l2)`` of ``u_θ``."""
+        with torch.no_grad():
+            abs_l2 = float((mlp.forward(theta, self.x) - self.exact).square().mean().sqrt())
+        return (abs_l2 / self.exact_norm if self.exact_norm > 0 else abs_l2), abs_l2

@@ -1,0 +1,113 @@
+"""The contract between the engine and a PDE library.
+
+A problem is a list of :class:`Term` objects. Each term owns its collocation points (drawn by its sampler),
+a pointwise residual ``ρ(x, jet)`` written against the derivatives of a parameter-free field ``u``, and a weight
+``w`` (default ``1/N_term``). The engine stacks ``r_i = √w · ρ(x_i)`` over all terms, so that the loss is
+
+.. math:: L(θ) = \\tfrac12 \\sum_{t} w_t \\sum_{i \\in t} ρ_t(θ; x_i)^2 .
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+DERIVATIVES = ("value", "grad", "laplacian")
+
+
+@dataclass(frozen=True)
+class Jet:
+    """Derivatives of a scalar field at points with batch shape ``B``.
+
+    ``value``: ``B``; ``grad``: ``B × d`` (∂u/∂x_j, all coordinates); ``laplacian``: ``B``, the sum of
+    ∂²u/∂x_j² over the term's ``laplacian_dims`` (all coordinates unless the term says otherwise).
+    Parts a term did not ask for are ``None``.
+    """
+
+    value: Tensor
+    grad: Tensor | None = None
+    laplacian: Tensor | None = None
+
+
+Residual = Callable[[Tensor, Jet, Tensor | None], Tensor]
+Sampler = Callable[[int, torch.Generator], Tensor]
+PointData = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class Collocation:
+    """The points ``x`` (``N × d``) of one term and its data ``g(x)`` (``N``, or ``None``), in the run's dtype and device."""
+
+    x: Tensor
+    data: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One residual term of a PDE problem.
+
+    Attributes:
+        name: the role of the term, e.g. ``"interior"``, ``"boundary"``, ``"initial"``; point counts are given per name.
+        residual: ``ρ(x, jet, g) -> B`` for ``x`` of shape ``B × d`` and the term's data ``g = data(x)`` of shape ``B``.
+            Written with ``...`` indexing so that it works on any batch shape (the engine evaluates it with extra
+            leading dimensions in the line search, and point by point in the reference Jacobian).
+        data: pointwise data ``g(x)`` the residual reads (source term, boundary or initial values), evaluated once
+            per point set rather than at every residual evaluation; ``None`` if the residual needs none.
+        sampler: ``(n, generator) -> n × d`` points in the term's region, in float64 on the CPU.
+        needs: the parts of the :class:`Jet` that ``residual`` reads (``value`` is always computed).
+        laplacian_dims: coordinates summed in ``jet.laplacian`` (``None``: all). Heat uses the spatial ones only.
+        weight: ``w`` in the loss; ``None`` means ``1/N_term``.
+    """
+
+    name: str
+    residual: Residual
+    sampler: Sampler
+    data: PointData | None = None
+    needs: frozenset[str] = frozenset({"value"})
+    laplacian_dims: tuple[int, ...] | None = None
+    weight: float | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - set(DERIVATIVES)
+        if unknown:
+            raise ValueError(f"term {self.name!r} needs unknown derivatives {sorted(unknown)}; choose from {DERIVATIVES}")
+
+    def collocate(self, x: Tensor) -> Collocation:
+        """Attach the term's data to points ``x`` (already in the run's dtype and device)."""
+        return Collocation(x, None if self.data is None else self.data(x))
+
+    def weight_for(self, n_points: int) -> float:
+        """The weight ``w`` of this term when it owns ``n_points`` points."""
+        return 1.0 / n_points if self.weight is None else self.weight
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A PDE problem: residual terms on a domain of dimension ``dim``, with the exact solution when known.
+
+    ``domain_sampler`` draws points of the whole domain, used to measure the error against ``exact``.
+    """
+
+    name: str
+    dim: int
+    terms: tuple[Term, ...]
+    domain_sampler: Sampler
+    exact: Callable[[Tensor], Tensor] | None = None
+    description: str = ""
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"problem {self.name!r}: dimension must be at least 1, got {self.dim}")
+        names = [t.name for t in self.terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"problem {self.name!r}: term names must be unique, got {names}")
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.terms)

@@ -1,0 +1,29 @@
+"""Truncated-SVD pseudo-inverse: ``d = V_k Σ_k⁻¹ U_kᵀ r`` over the singular values ``σ_i > rcond · σ_max`` of ``J``.
+
+Works on ``J`` itself, so its resolution is ``eps·σ_max`` rather than the ``√eps·σ_max`` of any method that forms
+``JᵀJ`` or ``JJᵀ``: directions the Gram matrix cannot resolve in float64 are kept, and the noise directions below the
+cut-off are dropped instead of damped. For a tall ``J`` (``N > P``) a QR factorisation ``J = QR`` first reduces the
+SVD to the ``P × P`` factor ``R``; for a wide one, the same on ``Jᵀ``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def solve(jacobian: Tensor, rhs: Tensor, rcond: float) -> tuple[Tensor, float]:
+    """The minimum-norm least-squares direction of ``J d ≈ r`` restricted to ``σ_i > rcond·σ_max``; returns ``rcond``."""
+    n, p = jacobian.shape
+    if n >= p:
+        q, r_factor = torch.linalg.qr(jacobian)
+        u, s, vh = torch.linalg.svd(r_factor)
+        coefficients = u.T @ (q.T @ rhs)
+        right = vh.T
+    else:
+        q, r_factor = torch.linalg.qr(jacobian.T)
+        u, s, vh = torch.linalg.svd(r_factor.T)
+        coefficients = u.T @ rhs
+        right = q @ vh.T
+    keep = s > rcond * s[0]
+    inverse = torch.where(keep, 1.0 / torch.where(keep, s, torch.ones_like(s)), torch.zeros_like(s))
+    return right @ (inverse * coefficients), rcond

@@ -1,0 +1,64 @@
+import torch
+
+import pdes
+from pinn_natmom.linearise import batched_losses, linearise, residual_vector
+from pinn_natmom.model import MLP
+from pinn_natmom.train import sample_points
+
+
+def setup(hidden=(7, 5), dim=2, n=(30, 12), seed=0):
+    problem = pdes.poisson(dim=dim)
+    mlp = MLP.of(dim, hidden)
+    generator = torch.Generator().manual_seed(seed)
+    theta = mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)
+    points = sample_points(problem, {"interior": n[0], "boundary": n[1]}, generator, torch.float64, "cpu")
+    return problem, mlp, theta, points
+
+
+def test_fast_jacobian_equals_torch_func_reference():
+    for dim, hidden in [(1, (9,)), (2, (7, 5)), (3, (6, 6, 4))]:
+        problem, mlp, theta, points = setup(hidden, dim)
+        fast = linearise(mlp, problem, theta, points, "forward")
+        ref = linearise(mlp, problem, theta, points, "reference")
+        scale = ref.jacobian.abs().max()
+        assert float((fast.jacobian - ref.jacobian).abs().max() / scale) < 1e-10
+        assert float((fast.residual - ref.residual).abs().max()) < 1e-12
+
+
+def test_fast_jacobian_matches_finite_differences():
+    problem, mlp, theta, points = setup()
+    lin = linearise(mlp, problem, theta, points)
+    h = 1e-6
+    for j in [0, 5, 17, mlp.num_params - 1]:
+        e = torch.zeros_like(theta)
+        e[j] = h
+        column = (residual_vector(mlp, problem, theta + e, points) - residual_vector(mlp, problem, theta - e, points)) / (2 * h)
+        assert float((column - lin.jacobian[:, j]).abs().max()) < 1e-7 * max(1.0, float(column.abs().max()))
+
+
+def test_gradient_of_loss_is_jacobian_transpose_residual():
+    problem, mlp, theta, points = setup()
+    lin = linearise(mlp, problem, theta, points)
+    t = theta.clone().requires_grad_(True)
+    loss = 0.5 * residual_vector(mlp, problem, t, points).square().sum()
+    (autograd,) = torch.autograd.grad(loss, t)
+    torch.testing.assert_close(lin.gradient(), autograd, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(lin.loss, loss.detach(), rtol=1e-14, atol=0)
+
+
+def test_batched_losses_equal_single_evaluations_and_chunking_changes_nothing():
+    problem, mlp, theta, points = setup()
+    thetas = theta + 0.1 * torch.randn(9, mlp.num_params)
+    expected = torch.stack([0.5 * residual_vector(mlp, problem, t, points).square().sum() for t in thetas])
+    torch.testing.assert_close(batched_losses(mlp, problem, thetas, points), expected, rtol=1e-13, atol=0)
+    torch.testing.assert_close(batched_losses(mlp, problem, thetas, points, max_bytes=1), expected, rtol=1e-13, atol=0)
+
+
+def test_residual_weights_are_one_over_term_size():
+    problem, mlp, theta, points = setup(n=(40, 10))
+    r = residual_vector(mlp, problem, theta, points)
+    interior = points["interior"]
+    from pinn_natmom.diffops import forward_jet
+
+    jet = forward_jet(mlp, theta, interior.x, frozenset({"laplacian"}))
+    torch.testing.assert_close(r[:40], (-jet.laplacian - interior.data) / 40**0.5, rtol=1e-14, atol=0)

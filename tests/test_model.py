@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from pinn_natmom.model import MLP
+
+
+def test_parameter_count_and_layout():
+    mlp = MLP.of(2, [3, 4])
+    assert mlp.num_params == (3 * 2 + 3) + (4 * 3 + 4) + (1 * 4 + 1)
+    theta = torch.arange(float(mlp.num_params))
+    (w1, b1), (w2, b2), (w3, b3) = mlp.unflatten(theta)
+    assert w1.shape == (3, 2) and w1[0, 1] == 1.0 and b1[0] == 6.0
+    assert w2[0, 0] == 9.0 and b3.item() == mlp.num_params - 1
+
+
+def test_forward_matches_manual_network():
+    mlp = MLP.of(3, [5, 4])
+    theta = mlp.init(torch.Generator().manual_seed(1))
+    x = torch.rand(7, 3)
+    (w1, b1), (w2, b2), (w3, b3) = mlp.unflatten(theta)
+    manual = (torch.tanh(torch.tanh(x @ w1.T + b1) @ w2.T + b2) @ w3.T + b3)[:, 0]
+    torch.testing.assert_close(mlp.forward(theta, x), manual, rtol=0, atol=1e-14)
+
+
+def test_batched_parameters_match_one_by_one():
+    mlp = MLP.of(2, [6])
+    thetas = torch.randn(4, mlp.num_params)
+    x = torch.rand(9, 2)
+    batched = mlp.forward(thetas, x)
+    assert batched.shape == (4, 9)
+    for k in range(4):
+        torch.testing.assert_close(batched[k], mlp.forward(thetas[k], x), rtol=0, atol=1e-14)
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="hidden widths"):
+        MLP.of(2, [])
+    with pytest.raises(ValueError, match="entries"):
+        MLP.of(2, [3]).unflatten(torch.zeros(5))

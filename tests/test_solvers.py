@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+from pinn_natmom import solvers
+from pinn_natmom.solvers.cholesky import solve_damped
+
+
+def dense_reference(j, r, lam):
+    """(JᵀJ + λI)⁻¹ Jᵀ r = V diag(σ / (σ² + λ)) Uᵀ r from the SVD of J, in float64."""
+    u, s, vh = torch.linalg.svd(j, full_matrices=False)
+    return vh.T @ (s / (s * s + lam) * (u.T @ r))
+
+
+@pytest.mark.parametrize("shape", [(40, 90), (90, 40), (60, 60)])
+@pytest.mark.parametrize("lam", [1e-1, 1e-3])
+def test_woodbury_equals_dense_equals_reference(shape, lam):
+    j, r = torch.randn(*shape), torch.randn(shape[0])
+    reference = dense_reference(j, r, lam)
+    for name in ("dense", "woodbury"):
+        d, used = solvers.direction(name, j, r, lam)
+        assert used == lam
+        assert float((d - reference).norm() / reference.norm()) < 1e-10
+
+
+def test_auto_picks_svd_while_cheap_then_the_smaller_space():
+    assert solvers.choose("auto", 1020, 257) == "pinv"
+    assert solvers.choose("auto", 1020, 1185) == "svd"
+    assert solvers.choose("auto", 3500, 10065) == "woodbury"
+    assert solvers.choose("auto", 100000, 5000) == "dense"
+    assert solvers.choose("pinv", 1000, 100) == "pinv"
+
+
+@pytest.mark.parametrize("shape", [(80, 30), (30, 80)])
+def test_svd_is_the_pseudo_inverse_solution(shape):
+    j, r = torch.randn(*shape), torch.randn(shape[0])
+    d, _ = solvers.direction("svd", j, r, 1e-12)
+    torch.testing.assert_close(d, torch.linalg.pinv(j) @ r, rtol=1e-10, atol=1e-12)
+
+
+def test_svd_drops_directions_below_the_cutoff():
+    u, _ = torch.linalg.qr(torch.randn(20, 3))
+    v, _ = torch.linalg.qr(torch.randn(6, 3))
+    s = torch.tensor([1.0, 1e-3, 1e-9])
+    j = u @ torch.diag(s) @ v.T
+    r = u @ torch.ones(3)
+    d, _ = solvers.direction("svd", j, r, 1e-6)
+    torch.testing.assert_close(d, v[:, 0] / 1.0 + v[:, 1] / 1e-3, rtol=1e-9, atol=1e-9)
+
+
+def test_malformed_input_is_refused():
+    j, r = torch.randn(5, 3), torch.randn(5)
+    with pytest.raises(ValueError, match="shape"):
+        solvers.direction("dense", j, torch.randn(4), 1e-3)
+    with pytest.raises(ValueError, match="damping"):
+        solvers.direction("dense", j, r, -1.0)
+    bad = j.clone()
+    bad[1, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        solvers.direction("woodbury", bad, r, 1e-3)
+    with pytest.raises(ValueError, match="unknown solver"):
+        solvers.direction("magic", j, r, 1e-3)
+
+
+def test_singular_system_at_zero_damping_is_recovered_by_raising_damping():
+    j = torch.randn(10, 3) @ torch.randn(3, 8)  # rank 3, JᵀJ is 8 × 8 singular
+    r = torch.randn(10)
+    d, used = solvers.direction("dense", j, r, 0.0)
+    assert bool(torch.isfinite(d).all()) and used > 0.0
+    normal_residual = (j.T @ (j @ d) + used * d) - j.T @ r
+    assert float(normal_residual.norm() / (j.T @ r).norm()) < 1e-6
+    d, used = solvers.direction("woodbury", j, r, 0.0)  # 10 × 10 kernel of rank 3
+    assert bool(torch.isfinite(d).all()) and used > 0.0
+    assert float(d @ (j.T @ r)) > 0.0  # still a descent direction
+
+
+def test_cholesky_raises_damping_for_indefinite_matrices_and_never_returns_nan():
+    a = torch.diag(torch.tensor([1.0, -1e-14, 2.0]))
+    x, used = solve_damped(a, torch.ones(3), 0.0)
+    assert used > 1e-14 and bool(torch.isfinite(x).all())
