@@ -5,13 +5,12 @@ the same points on every device; the engine converts them to the run's dtype and
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-Sampler = Callable[[int, torch.Generator], Tensor]
+from pinn_natmom.problem import Sampler
 
 
 @dataclass(frozen=True)

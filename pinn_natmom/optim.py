@@ -9,7 +9,6 @@ parameter vectors on the current points.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +16,9 @@ from torch import Tensor
 
 from . import solvers
 from .linearise import Linearised
-from .linesearch import grid_search
+from .linesearch import LossBatch, grid_search
 
 State = dict[str, Any]
-LossBatch = Callable[[Tensor], Tensor]
 
 
 @dataclass(frozen=True)

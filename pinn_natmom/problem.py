@@ -8,8 +8,8 @@ a pointwise residual ``ρ(x, jet)`` written against the derivatives of a paramet
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -99,7 +99,6 @@ class Problem:
     domain_sampler: Sampler
     exact: Callable[[Tensor], Tensor] | None = None
     description: str = ""
-    metadata: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.dim < 1:
