@@ -60,23 +60,24 @@ def input_channels(x: Tensor, needs: frozenset[str]) -> Channels:
     return Channels(x, grad, laplacian)
 
 
-def linear(t: Tensor, w: Tensor) -> Tensor:
-    """``t Wᵀ`` for ``t`` of shape ``(*K, …, in)`` and ``W`` of shape ``(out, in)`` or ``(K, out, in)``, as one matrix product."""
-    shape = t.shape[:-1]
+def linear(t: Tensor, w: Tensor, t_batched: bool) -> Tensor:
+    """``t Wᵀ`` as one matrix product, for ``W`` of shape ``(out, in)`` or a batch ``(K, out, in)``.
+
+    ``t`` is ``(…, in)``, shared by every ``W`` of a batch, or — when ``t_batched`` — ``(K, …, in)``, one per ``W``.
+    """
     if w.dim() == 2:
-        return (t.reshape(-1, t.shape[-1]) @ w.T).reshape(*shape, w.shape[0])
+        return (t.reshape(-1, t.shape[-1]) @ w.T).reshape(*t.shape[:-1], w.shape[0])
     k = w.shape[0]
-    rows = t.reshape(-1, t.shape[-1]) if t.shape[0] != k or t.dim() == 2 else t.reshape(k, -1, t.shape[-1])
-    out = torch.matmul(rows, w.transpose(-1, -2))
-    inner = shape if t.shape[0] != k or t.dim() == 2 else shape[1:]
-    return out.reshape(k, *inner, w.shape[1])
+    inner = t.shape[1:-1] if t_batched else t.shape[:-1]
+    rows = t.reshape(k, -1, t.shape[-1]) if t_batched else t.reshape(-1, t.shape[-1])
+    return torch.matmul(rows, w.transpose(-1, -2)).reshape(k, *inner, w.shape[1])
 
 
-def linear_channels(a: Channels, w: Tensor, b: Tensor) -> Channels:
+def linear_channels(a: Channels, w: Tensor, b: Tensor, a_batched: bool) -> Channels:
     """The linear layer ``z = W a + b`` on every channel (bias on the value only)."""
-    value = linear(a.value, w) + b.unsqueeze(-2)
-    grad = None if a.grad is None else linear(a.grad, w)
-    laplacian = None if a.laplacian is None else linear(a.laplacian, w)
+    value = linear(a.value, w, a_batched) + b.unsqueeze(-2)
+    grad = None if a.grad is None else linear(a.grad, w, a_batched)
+    laplacian = None if a.laplacian is None else linear(a.laplacian, w, a_batched)
     return Channels(value, grad, laplacian)
 
 
@@ -120,7 +121,7 @@ def forward_jet(
     layers = mlp.unflatten(theta)
     a = input_channels(x, needs)
     for i, (w, b) in enumerate(layers):
-        z = linear_channels(a, w, b)
+        z = linear_channels(a, w, b, a_batched=theta.dim() > 1 and i > 0)
         if trace is not None:
             trace.append((a, z))
         if i < len(layers) - 1:

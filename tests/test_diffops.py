@@ -46,3 +46,15 @@ def test_laplacian_of_known_function():
     expected = w2 * w1**2 * (-2 * y * (1 - y**2))
     jet = forward_jet(mlp, theta, x, ALL)
     torch.testing.assert_close(jet.laplacian[0], expected, rtol=1e-14, atol=0)
+
+
+def test_batch_size_equal_to_dimension_is_not_mistaken_for_channels():
+    # the first layer's gradient channels are d × N × in; a batch of K = d parameter vectors must not be confused with them
+    mlp = MLP.of(3, [4])
+    thetas = torch.randn(3, mlp.num_params)
+    x = torch.rand(5, 3)
+    batched = forward_jet(mlp, thetas, x, ALL)
+    for k in range(3):
+        single = forward_jet(mlp, thetas[k], x, ALL)
+        torch.testing.assert_close(batched.laplacian[k], single.laplacian, rtol=1e-13, atol=1e-13)
+        torch.testing.assert_close(batched.grad[k], single.grad, rtol=1e-13, atol=1e-13)
