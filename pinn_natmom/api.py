@@ -39,6 +39,7 @@ class Options:
     jacobian: str = "forward"
     time_limit: float | None = None
     target_rel_l2: float | None = None
+    cuda_graphs: bool = True
 
     def __post_init__(self) -> None:
         check = _Checker()
@@ -115,6 +116,7 @@ def solve(
         device=device,
         time_limit=options.time_limit,
         target_rel_l2=options.target_rel_l2,
+        cuda_graphs=options.cuda_graphs,
     )
     fitted = fit(problem, mlp, optimizer, config, on_step=on_step)
     last = fitted.history[-1]

@@ -34,8 +34,15 @@ class Evaluator:
         exact = problem.exact(x)
         return cls(x, exact, float(exact.square().mean().sqrt()))
 
+    def abs_error(self, mlp: MLP, theta: Tensor) -> Tensor:
+        """``abs_l2`` of ``u_θ`` as a device scalar (no host synchronisation)."""
+        with torch.no_grad():
+            return (mlp.forward(theta, self.x) - self.exact).square().mean().sqrt()
+
+    def relative(self, abs_l2: float) -> float:
+        return abs_l2 / self.exact_norm if self.exact_norm > 0 else abs_l2
+
     def errors(self, mlp: MLP, theta: Tensor) -> tuple[float, float]:
         """``(rel_l2, abs_l2)`` of ``u_θ``."""
-        with torch.no_grad():
-            abs_l2 = float((mlp.forward(theta, self.x) - self.exact).square().mean().sqrt())
-        return (abs_l2 / self.exact_norm if self.exact_norm > 0 else abs_l2), abs_l2
+        abs_l2 = self.abs_error(mlp, theta).item()
+        return self.relative(abs_l2), abs_l2

@@ -42,27 +42,32 @@ def grid_search(
     exhaustive: bool = False,
     hint: int = 0,
 ) -> SearchResult:
-    """The best step ``α = 2^{-j}`` of the grid along ``−direction`` and its loss (``α = 0``, ``j = -1``: no decrease)."""
+    """The best step ``α = 2^{-j}`` of the grid along ``−direction`` and its loss (``α = 0``, ``j = -1``: no decrease).
+
+    Each pass of candidates costs one host synchronisation (its losses are read back together).
+    """
     start = 0 if exhaustive else min(max(hint - 2, 0), GRID_SIZE - WINDOW)
     stop = GRID_SIZE if exhaustive else start + WINDOW
     values = _evaluate(losses, theta, direction, start, stop)
-    i = int(torch.argmin(values))
-    best_index, best_loss = start + i, values[i]
+    *found, current = torch.cat([values, current_loss.reshape(1).to(values)]).tolist()
+    i = min(range(len(found)), key=found.__getitem__)
+    best_index, best = start + i, found[i]
     if not exhaustive:
         if i == 0 and start > 0:
             extra_start, extra_stop = 0, start
-        elif i == len(values) - 1 or not bool(best_loss < current_loss):
+        elif i == len(found) - 1 or not best < current:
             extra_start, extra_stop = stop, GRID_SIZE
         else:
             extra_start = extra_stop = 0
         if extra_stop > extra_start:
             extra = _evaluate(losses, theta, direction, extra_start, extra_stop)
-            j = int(torch.argmin(extra))
-            if bool(extra[j] < best_loss):
-                best_index, best_loss = extra_start + j, extra[j]
-    if not bool(best_loss < current_loss):
+            more = extra.tolist()
+            j = min(range(len(more)), key=more.__getitem__)
+            if more[j] < best:
+                best_index, best, values, i = extra_start + j, more[j], extra, j
+    if not best < current:
         return SearchResult(0.0, current_loss, -1)
-    return SearchResult(2.0**-best_index, best_loss, best_index)
+    return SearchResult(2.0**-best_index, values[i], best_index)
 
 
 def _evaluate(losses: LossBatch, theta: Tensor, direction: Tensor, start: int, stop: int) -> Tensor:

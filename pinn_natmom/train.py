@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from .evaluate import Evaluator
-from .linearise import Points, batched_losses, linearise
+from .graphs import make_evaluations
+from .linearise import Points
 from .model import MLP
 from .optim import State
 from .problem import Problem
@@ -29,6 +30,7 @@ class FitConfig:
 
     ``n_points`` maps term names to point counts; ``resample_every = 0`` draws the points once. The loop stops after
     ``steps`` updates, after ``time_limit`` seconds, or once ``rel_l2 ≤ target_rel_l2``, whichever comes first.
+    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.graphs`).
     """
 
     n_points: Mapping[str, int]
@@ -41,6 +43,7 @@ class FitConfig:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     time_limit: float | None = None
     target_rel_l2: float | None = None
+    cuda_graphs: bool = True
 
 
 @dataclass
@@ -77,18 +80,21 @@ def fit(
     evaluator = Evaluator.for_problem(problem, config.n_eval, EVAL_SEED, config.dtype, config.device)
     points = sample_points(problem, config.n_points, point_generator, config.dtype, config.device)
     state = optimizer.init(theta)
+    evaluations = make_evaluations(mlp, problem, config.jacobian, torch.device(config.device), config.cuda_graphs)
     history: list[dict[str, float]] = []
 
     def record(step: int, started: float, loss: Tensor, step_size: float, damping: float) -> dict[str, float]:
-        rel, absolute = evaluator.errors(mlp, theta) if evaluator else (float("nan"), float("nan"))
-        row = dict(zip(HISTORY_COLUMNS, (step, time.perf_counter() - started, float(loss), rel, absolute, step_size, damping), strict=True))
+        scalars = [loss.reshape(()).to(theta.dtype)] + ([evaluations.abs_error(evaluator, theta)] if evaluator else [])
+        loss_value, *error = torch.stack(scalars).tolist()
+        rel, absolute = (evaluator.relative(error[0]), error[0]) if evaluator else (float("nan"), float("nan"))
+        row = dict(zip(HISTORY_COLUMNS, (step, time.perf_counter() - started, loss_value, rel, absolute, step_size, damping), strict=True))
         history.append(row)
         if on_step is not None:
             on_step(row)
         return row
 
     def losses(thetas: Tensor) -> Tensor:
-        return batched_losses(mlp, problem, thetas, points)
+        return evaluations.losses(thetas, points)
 
     started = time.perf_counter()
     row = record(0, started, losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
@@ -102,7 +108,7 @@ def fit(
             break
         if config.resample_every and step > 1 and (step - 1) % config.resample_every == 0:
             points = sample_points(problem, config.n_points, point_generator, config.dtype, config.device)
-        lin = linearise(mlp, problem, theta, points, config.jacobian)
+        lin = evaluations.linearise(theta, points)
         theta, state, info = optimizer.update(state, theta, lin, losses)
         row = record(step, started, info.loss, info.step_size, info.damping)
     else:

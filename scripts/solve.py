@@ -61,6 +61,7 @@ def parser() -> Parser:
     p.add_argument("--lr", type=float, default=defaults.lr, help="fixed step size when the line search is off")
     p.add_argument("--no-line-search", action="store_true", help="take the fixed step --lr instead of the grid line search")
     p.add_argument("--jacobian", default="forward", choices=JACOBIAN_METHODS, help="forward Laplacian or torch.func reference")
+    p.add_argument("--no-cuda-graphs", action="store_true", help="launch every kernel of a step eagerly on CUDA")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds of training")
     p.add_argument("--target-rel-l2", type=float, default=None, help="stop once the relative L2 error reaches this")
     p.add_argument("--out", type=Path, default=None, help="run folder (default results/runs/<pde>-<timestamp>)")
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             jacobian=args.jacobian,
             time_limit=args.time_limit,
             target_rel_l2=args.target_rel_l2,
+            cuda_graphs=not args.no_cuda_graphs,
         )
         device = options.resolved_device()
         out = run_folder(args)

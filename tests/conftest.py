@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+CUDA = torch.cuda.is_available()
+
 
 @pytest.fixture(autouse=True)
 def float64_and_seed():
@@ -10,3 +12,9 @@ def float64_and_seed():
     torch.manual_seed(0)
     yield
     torch.set_default_dtype(previous)
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="no CUDA device"))])
+def device(request) -> torch.device:
+    """The devices a fast path must agree with its reference on: the CPU, and CUDA where a device is present."""
+    return torch.device(request.param)

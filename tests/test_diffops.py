@@ -9,11 +9,11 @@ ALL = frozenset({"value", "grad", "laplacian"})
 
 
 @pytest.mark.parametrize("dim,hidden,dims", [(1, [8], None), (2, [6, 5], None), (3, [7, 4, 3], (0, 2)), (5, [9], (0, 1, 2, 3))])
-def test_forward_laplacian_matches_torch_func(dim, hidden, dims):
+def test_forward_laplacian_matches_torch_func(dim, hidden, dims, device):
     mlp = MLP.of(dim, hidden)
     theta = mlp.init(torch.Generator().manual_seed(dim))
-    theta = theta + 0.1 * torch.randn_like(theta)
-    x = torch.rand(11, dim)
+    theta = (theta + 0.1 * torch.randn_like(theta)).to(device)
+    x = torch.rand(11, dim, device=device)
     fast = forward_jet(mlp, theta, x, ALL, dims)
     value, grad, laplacian = vmap(lambda p: _parts(reference_jet(mlp, theta, p, ALL, dims)))(x)
     torch.testing.assert_close(fast.value, value, rtol=1e-12, atol=1e-13)

@@ -6,18 +6,18 @@ from pinn_natmom.model import MLP
 from pinn_natmom.train import sample_points
 
 
-def setup(hidden=(7, 5), dim=2, n=(30, 12), seed=0):
+def setup(hidden=(7, 5), dim=2, n=(30, 12), seed=0, device="cpu"):
     problem = pdes.poisson(dim=dim)
     mlp = MLP.of(dim, hidden)
     generator = torch.Generator().manual_seed(seed)
     theta = mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)
-    points = sample_points(problem, {"interior": n[0], "boundary": n[1]}, generator, torch.float64, "cpu")
-    return problem, mlp, theta, points
+    points = sample_points(problem, {"interior": n[0], "boundary": n[1]}, generator, torch.float64, device)
+    return problem, mlp, theta.to(device), points
 
 
-def test_fast_jacobian_equals_torch_func_reference():
-    for dim, hidden in [(1, (9,)), (2, (7, 5)), (3, (6, 6, 4))]:
-        problem, mlp, theta, points = setup(hidden, dim)
+def test_fast_jacobian_equals_torch_func_reference(device):
+    for dim, hidden in [(1, (9,)), (2, (7, 5)), (3, (6, 6, 4)), (5, (8, 6))]:
+        problem, mlp, theta, points = setup(hidden, dim, device=device)
         fast = linearise(mlp, problem, theta, points, "forward")
         ref = linearise(mlp, problem, theta, points, "reference")
         scale = ref.jacobian.abs().max()

@@ -3,6 +3,7 @@ import torch
 
 from pinn_natmom import solvers
 from pinn_natmom.solvers.cholesky import solve_damped
+from pinn_natmom.solvers.gram import lower_gram
 
 
 def dense_reference(j, r, lam):
@@ -13,13 +14,13 @@ def dense_reference(j, r, lam):
 
 @pytest.mark.parametrize("shape", [(40, 90), (90, 40), (60, 60)])
 @pytest.mark.parametrize("lam", [1e-1, 1e-3])
-def test_woodbury_equals_dense_equals_reference(shape, lam):
+def test_woodbury_equals_dense_equals_reference(shape, lam, device):
     j, r = torch.randn(*shape), torch.randn(shape[0])
     reference = dense_reference(j, r, lam)
     for name in ("dense", "woodbury"):
-        d, used = solvers.direction(name, j, r, lam)
-        assert used == lam
-        assert float((d - reference).norm() / reference.norm()) < 1e-10
+        d, used = solvers.direction(name, j.to(device), r.to(device), lam)
+        assert used == lam and d.device.type == device.type
+        assert float((d.cpu() - reference).norm() / reference.norm()) < 1e-10
 
 
 def test_auto_picks_svd_while_cheap_then_the_smaller_space():
@@ -31,10 +32,11 @@ def test_auto_picks_svd_while_cheap_then_the_smaller_space():
 
 
 @pytest.mark.parametrize("shape", [(80, 30), (30, 80)])
-def test_svd_is_the_pseudo_inverse_solution(shape):
+def test_truncated_solvers_give_the_pseudo_inverse_solution(shape, device):
     j, r = torch.randn(*shape), torch.randn(shape[0])
-    d, _ = solvers.direction("svd", j, r, 1e-12)
-    torch.testing.assert_close(d, torch.linalg.pinv(j) @ r, rtol=1e-10, atol=1e-12)
+    for name in ("svd", "pinv"):
+        d, _ = solvers.direction(name, j.to(device), r.to(device), 1e-12)
+        torch.testing.assert_close(d.cpu(), torch.linalg.pinv(j) @ r, rtol=1e-9, atol=1e-11)
 
 
 def test_svd_drops_directions_below_the_cutoff():
@@ -55,8 +57,11 @@ def test_malformed_input_is_refused():
         solvers.direction("dense", j, r, -1.0)
     bad = j.clone()
     bad[1, 1] = float("nan")
-    with pytest.raises(ValueError, match="NaN"):
-        solvers.direction("woodbury", bad, r, 1e-3)
+    for name in solvers.SOLVERS:
+        with pytest.raises(ValueError, match="NaN"):
+            solvers.direction(name, bad, r, 1e-3)
+        with pytest.raises(ValueError, match="NaN"):
+            solvers.direction(name, j, torch.where(r > 0, float("inf"), r), 1e-3)
     with pytest.raises(ValueError, match="unknown solver"):
         solvers.direction("magic", j, r, 1e-3)
 
@@ -71,6 +76,14 @@ def test_singular_system_at_zero_damping_is_recovered_by_raising_damping():
     d, used = solvers.direction("woodbury", j, r, 0.0)  # 10 × 10 kernel of rank 3
     assert bool(torch.isfinite(d).all()) and used > 0.0
     assert float(d @ (j.T @ r)) > 0.0  # still a descent direction
+
+
+def test_lower_gram_matches_the_full_product_where_solvers_read_it(device):
+    a = torch.randn(2100, 70, device=device)
+    lower = lower_gram(a)
+    torch.testing.assert_close(lower.tril(), (a @ a.T).tril(), rtol=1e-12, atol=1e-10)
+    shifted = a @ a.T + torch.eye(2100, device=device)
+    torch.testing.assert_close(torch.linalg.cholesky(lower + torch.eye(2100, device=device)), torch.linalg.cholesky(shifted))
 
 
 def test_cholesky_raises_damping_for_indefinite_matrices_and_never_returns_nan():

@@ -8,10 +8,10 @@ from pinn_natmom import api
 from pinn_natmom.train import HISTORY_COLUMNS
 
 
-def test_short_solve_decreases_the_loss_by_orders_of_magnitude():
+def test_short_solve_decreases_the_loss_by_orders_of_magnitude(device):
     problem = pdes.poisson(dim=1)
     result = api.solve(problem, hidden=(16,), steps=25, n_points={"interior": 100, "boundary": 2}, n_eval=500,
-                       device="cpu", solver="svd")
+                       device=device.type, solver="svd")
     history = result.history
     assert [set(row) for row in history[:1]] == [set(HISTORY_COLUMNS)]
     assert history[-1]["loss"] < 1e-12 * history[0]["loss"]

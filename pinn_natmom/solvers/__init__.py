@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from . import dense, pinv, svd, woodbury
-from .cholesky import FactorizationError
+from .cholesky import NOT_FINITE, FactorizationError
 
 Solver = Callable[[Tensor, Tensor, float], tuple[Tensor, float]]
 
@@ -52,14 +52,25 @@ def check_inputs(jacobian: Tensor, rhs: Tensor, damping: float) -> None:
         raise ValueError(f"right-hand side must have shape ({jacobian.shape[0]},) to match J, got {tuple(rhs.shape)}")
     if not (isinstance(damping, (int, float)) and math.isfinite(damping) and damping >= 0):
         raise ValueError(f"damping (or rcond) must be a finite number ≥ 0, got {damping!r}")
-    if not bool(torch.isfinite(jacobian).all()) or not bool(torch.isfinite(rhs).all()):
-        raise ValueError("the Jacobian or the residual contains NaN or infinity")
 
 
 def direction(name: str, jacobian: Tensor, rhs: Tensor, damping: float) -> tuple[Tensor, float]:
-    """``(d, λ_used)`` with ``d = (JᵀJ + λI)⁻¹ Jᵀ rhs`` by the solver ``name`` (or ``"auto"``)."""
+    """``(d, λ_used)`` with ``d = (JᵀJ + λI)⁻¹ Jᵀ rhs`` by the solver ``name`` (or ``"auto"``).
+
+    Non-finite entries in ``J`` or ``rhs`` raise ``ValueError``: the Cholesky solvers detect them while factorising,
+    the truncated ones from the direction (NaN and infinity propagate into it).
+    """
     check_inputs(jacobian, rhs, damping)
-    return SOLVERS[choose(name, *jacobian.shape)](jacobian, rhs, damping)
+    resolved = choose(name, *jacobian.shape)
+    try:
+        d, used = SOLVERS[resolved](jacobian, rhs, damping)
+    except torch.linalg.LinAlgError:
+        if not (bool(torch.isfinite(jacobian).all()) and bool(torch.isfinite(rhs).all())):
+            raise ValueError(NOT_FINITE) from None
+        raise
+    if resolved in TRUNCATED and not bool(torch.isfinite(d).all()):
+        raise ValueError(NOT_FINITE)
+    return d, used
 
 
 __all__ = ["SOLVERS", "SOLVER_NAMES", "TRUNCATED", "DEFAULT_RCOND", "FactorizationError", "choose", "direction"]

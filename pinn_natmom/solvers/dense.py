@@ -4,8 +4,9 @@ from __future__ import annotations
 from torch import Tensor
 
 from .cholesky import solve_damped
+from .gram import lower_gram
 
 
 def solve(jacobian: Tensor, rhs: Tensor, damping: float) -> tuple[Tensor, float]:
     """The damped Gauss–Newton direction in parameter space, and the damping used."""
-    return solve_damped(jacobian.T @ jacobian, jacobian.T @ rhs, damping)
+    return solve_damped(lower_gram(jacobian.T), jacobian.T @ rhs, damping, overwrite=True)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .gram import lower_gram
+
 
 def solve(jacobian: Tensor, rhs: Tensor, rcond: float) -> tuple[Tensor, float]:
     """The truncated pseudo-inverse direction and ``rcond``."""
     n, p = jacobian.shape
     tall = n >= p
-    gram = jacobian.T @ jacobian if tall else jacobian @ jacobian.T
+    gram = lower_gram(jacobian.T if tall else jacobian)
     mu, v = torch.linalg.eigh(gram)
     keep = mu > rcond * rcond * mu[-1]
     inverse = torch.where(keep, 1.0 / torch.where(keep, mu, torch.ones_like(mu)), torch.zeros_like(mu))

@@ -8,9 +8,10 @@ from __future__ import annotations
 from torch import Tensor
 
 from .cholesky import solve_damped
+from .gram import lower_gram
 
 
 def solve(jacobian: Tensor, rhs: Tensor, damping: float) -> tuple[Tensor, float]:
     """The damped Gauss–Newton direction through the sample-space kernel, and the damping used."""
-    coefficients, used = solve_damped(jacobian @ jacobian.T, rhs, damping)
+    coefficients, used = solve_damped(lower_gram(jacobian), rhs, damping, overwrite=True)
     return jacobian.T @ coefficients, used

@@ -1,0 +1,133 @@
+"""Timing on CPU and CUDA, the device's measured ceilings, and the FLOP/byte floor of each phase of an ENGD step.
+
+The floor of a phase is ``max(FLOPs / R, bytes / B)`` with ``R`` the measured matrix-product rate in the run's dtype
+and ``B`` the measured device-memory bandwidth (bytes read plus written by a large copy). No implementation of the
+phase can run much faster than its floor; ``measured / floor`` is the gap left.
+
+Counts for an MLP with linear layers ``i_ℓ → o_ℓ`` (``M = Σ_ℓ i_ℓ o_ℓ``), a term with ``N_t`` points and ``C_t``
+forward-Laplacian channels (:func:`pinn_natmom.diffops.channel_count`), ``N = Σ N_t`` rows, ``P`` parameters and
+``s`` bytes per number:
+
+- Jacobian: forward jet, reverse pass to the layer outputs, per-layer outer products: ``3 · 2 C_t N_t M`` FLOPs; bytes
+  ``N P s`` (J written once) plus the traced channels written and read once, ``2 C_t N_t Σ_ℓ (i_ℓ + o_ℓ) s``.
+- Kernel ``J Jᵀ`` (``N < P``): ``2 N² P`` FLOPs, ``(N P + N²) s`` bytes; Gram ``JᵀJ``: ``2 N P²``, ``(N P + P²) s``.
+- Cholesky solve of the ``n × n`` system (``n`` the smaller side) and the product back to parameters:
+  ``n³/3 + 2n² + 2NP`` FLOPs, ``(2n² + NP) s`` bytes. Symmetric eigensolver instead: ``(10/3) n³`` FLOPs
+  (tridiagonal reduction ``4n³/3`` plus back-transformation ``2n³``).
+- Line search over ``K`` step sizes: ``2 K C_t N_t M`` FLOPs; activations written and read once, ``2 K C_t N_t Σ_ℓ o_ℓ s``.
+- Error evaluation on ``n_e`` points (values only): ``2 n_e M`` FLOPs, ``2 n_e Σ_ℓ o_ℓ s`` bytes.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .model import MLP
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_time(fn: Callable[[], object], device: torch.device, repeats: int = 10, warmup: int = 2) -> float:
+    """Median wall time of ``fn()`` in seconds, synchronising the device around every call."""
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    """Measured matrix-product rates (FLOP/s) per dtype and copy bandwidth (bytes/s) of one device."""
+
+    matmul_rate: dict[str, float]
+    bandwidth: float
+
+    def floor(self, flops: float, nbytes: float, dtype: torch.dtype) -> float:
+        """``max(flops / R_dtype, bytes / B)`` in seconds."""
+        return max(flops / self.matmul_rate[str(dtype).removeprefix("torch.")], nbytes / self.bandwidth)
+
+
+def measure_ceilings(device: torch.device, size: int | None = None, copy_mib: int | None = None) -> Ceilings:
+    """Time ``size³`` products in float64 and float32 (TF32 off) and a ``copy_mib`` MiB device-to-device copy."""
+    cuda = device.type == "cuda"
+    size = size or (8192 if cuda else 1024)
+    copy_mib = copy_mib or (2048 if cuda else 256)
+    rates = {}
+    previous_tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        for dtype in (torch.float64, torch.float32):
+            a = torch.randn(size, size, dtype=dtype, device=device)
+            b = torch.randn(size, size, dtype=dtype, device=device)
+            seconds = median_time(lambda a=a, b=b: a @ b, device, repeats=5)
+            rates[str(dtype).removeprefix("torch.")] = 2.0 * size**3 / seconds
+            del a, b
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous_tf32
+    source = torch.randn(copy_mib * 2**20 // 4, dtype=torch.float32, device=device)
+    target = torch.empty_like(source)
+    seconds = median_time(lambda: target.copy_(source), device, repeats=10)
+    return Ceilings(rates, 2.0 * source.numel() * 4 / seconds)
+
+
+@dataclass(frozen=True)
+class Work:
+    """FLOPs and bytes of one phase."""
+
+    flops: float
+    nbytes: float
+
+
+def _layer_sums(mlp: MLP) -> tuple[int, int, int]:
+    """``(Σ i·o, Σ (i + o), Σ o)`` over the linear layers."""
+    shapes = [(i, o) for o, i in mlp.layer_shapes]
+    return sum(i * o for i, o in shapes), sum(i + o for i, o in shapes), sum(o for _, o in shapes)
+
+
+def jacobian_work(mlp: MLP, rows: Sequence[tuple[int, int]], itemsize: int) -> Work:
+    """``rows``: ``(N_t, C_t)`` per term."""
+    m, io, _ = _layer_sums(mlp)
+    n = sum(count for count, _ in rows)
+    flops = sum(6.0 * c * count * m for count, c in rows)
+    nbytes = (n * mlp.num_params + sum(2.0 * c * count * io for count, c in rows)) * itemsize
+    return Work(flops, nbytes)
+
+
+def kernel_work(n_rows: int, n_params: int, itemsize: int) -> Work:
+    """``J Jᵀ`` when ``N < P``, else ``JᵀJ``."""
+    small = min(n_rows, n_params)
+    return Work(2.0 * small * small * max(n_rows, n_params), (n_rows * n_params + small * small) * itemsize)
+
+
+def solve_work(n_rows: int, n_params: int, itemsize: int, eigen: bool = False) -> Work:
+    """Cholesky (or symmetric eigensolver) of the smaller ``n × n`` system and the product back to parameters."""
+    n = min(n_rows, n_params)
+    factor = (10.0 / 3.0) * n**3 if eigen else n**3 / 3.0
+    return Work(factor + 2.0 * n * n + 2.0 * n_rows * n_params, (2.0 * n * n + n_rows * n_params) * itemsize)
+
+
+def line_search_work(mlp: MLP, rows: Sequence[tuple[int, int]], candidates: int, itemsize: int) -> Work:
+    m, _, outs = _layer_sums(mlp)
+    return Work(
+        sum(2.0 * candidates * c * count * m for count, c in rows),
+        sum(2.0 * candidates * c * count * outs for count, c in rows) * itemsize,
+    )
+
+
+def evaluation_work(mlp: MLP, n_eval: int, itemsize: int) -> Work:
+    m, _, outs = _layer_sums(mlp)
+    return Work(2.0 * n_eval * m, 2.0 * n_eval * outs * itemsize)

@@ -1,0 +1,289 @@
+"""Profile ENGD on one device: ceilings, per-phase step time against its floor, and time to accuracy.
+
+    python scripts/profile_step.py [--device auto] [--cases all] [--tta-seconds 60] [--out results/gpu]
+
+In one call it measures the device's float64/float32 matrix-product rate and copy bandwidth, then for every case
+the median time of each phase of a step (Jacobian build, kernel/Gram product, factorisation and solve, a line-search
+window of 6 step sizes, error evaluation, and the whole step as the training loop runs it), each against its floor
+(:mod:`pinn_natmom.profiling`); then trains the time-to-accuracy runs. It writes ``ceilings.csv``, ``phases.csv``,
+``time_to_accuracy.csv``, ``trace.txt`` (the kernels of one step of the last case), ``environment.json`` and, with ``--linalg``,
+``linalg.csv`` (torch.linalg against CuPy on the factorisations the solvers use).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+import pdes
+from pinn_natmom import api, profiling, solvers
+from pinn_natmom.diffops import channel_count
+from pinn_natmom.evaluate import Evaluator
+from pinn_natmom.graphs import make_evaluations
+from pinn_natmom.linesearch import WINDOW, step_grid
+from pinn_natmom.model import MLP
+from pinn_natmom.optim import ENGD
+from pinn_natmom.runfolder import environment
+from pinn_natmom.solvers.gram import lower_gram
+from pinn_natmom.train import EVAL_SEED, sample_points
+
+THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+
+
+@dataclass(frozen=True)
+class Case:
+    dim: int
+    hidden: tuple[int, ...]
+    n_interior: int
+    n_boundary: int
+    solver: str = "auto"
+    regulariser: float | None = None
+    options: dict = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"interior": self.n_interior, "boundary": self.n_boundary}
+
+
+CASES = {
+    "poisson2d-default": Case(2, (32, 32), 900, 120),
+    "poisson2d-anchor": Case(2, (64,), 900, 120),
+    "poisson5d-P10065-pinv": Case(5, (64, 64, 48, 48), 3000, 500, "pinv"),
+    "poisson5d-P10065-woodbury": Case(5, (64, 64, 48, 48), 3000, 500, "woodbury", 1e-8),
+}
+
+TTA_RUNS = {
+    "poisson2d-default": (CASES["poisson2d-default"], dict(steps=400)),
+    "poisson2d-default-pinv": (Case(2, (32, 32), 900, 120, "pinv"), dict(steps=400)),
+    "poisson2d-anchor": (CASES["poisson2d-anchor"], dict(steps=400)),
+    "poisson5d-P10065-woodbury-1e-8": (CASES["poisson5d-P10065-woodbury"], dict(steps=100_000, resample_every=1)),
+    "poisson5d-P10065-woodbury-1e-10": (
+        Case(5, (64, 64, 48, 48), 3000, 500, "woodbury", 1e-10), dict(steps=100_000, resample_every=1)),
+    "poisson5d-P10065-pinv": (CASES["poisson5d-P10065-pinv"], dict(steps=100_000, resample_every=1)),
+}
+
+
+def engd_for(case: Case, n_rows: int, n_params: int) -> ENGD:
+    name = solvers.choose(case.solver, n_rows, n_params)
+    if name in solvers.TRUNCATED:
+        return ENGD(solver=name, rcond=case.regulariser)
+    return ENGD(solver=name, damping=case.regulariser if case.regulariser is not None else 1e-10)
+
+
+def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, dtype, graphs: bool,
+                 trace_path: Path | None) -> list[dict]:
+    problem = pdes.poisson(dim=case.dim)
+    mlp = MLP.of(case.dim, case.hidden)
+    generator = torch.Generator().manual_seed(0)
+    theta = mlp.init(generator, dtype, device)
+    points = sample_points(problem, case.counts, generator, dtype, device)
+    evaluator = Evaluator.for_problem(problem, 10_000, EVAL_SEED, dtype, device)
+    evaluations = make_evaluations(mlp, problem, "forward", device, graphs)
+    lin = evaluations.linearise(theta, points)
+    n_rows, n_params = lin.jacobian.shape
+    optimizer = engd_for(case, n_rows, n_params)
+    name = optimizer.solver
+    truncated = name in solvers.TRUNCATED
+    regulariser = (solvers.DEFAULT_RCOND[name] if optimizer.rcond is None else optimizer.rcond) if truncated else optimizer.damping
+
+    def losses(thetas):
+        return evaluations.losses(thetas, points)
+
+    j, r = lin.jacobian.clone(), lin.residual
+    d, _ = solvers.direction(name, j, r, regulariser)
+    window = step_grid(theta, 0, WINDOW)
+    state = optimizer.update(optimizer.init(theta), theta, lin, losses)[1]
+
+    def whole_step():
+        step_lin = evaluations.linearise(theta, points)
+        new_theta, _, info = optimizer.update(state, theta, step_lin, losses)
+        return torch.stack([info.loss.reshape(()), evaluations.abs_error(evaluator, new_theta)]).tolist()
+
+    s = theta.element_size()
+    rows_ct = [(len(points[t.name]), channel_count(case.dim, t.needs)) for t in problem.terms]
+    kernel_work = profiling.kernel_work(n_rows, n_params, s)
+    phases = {
+        "jacobian": (lambda: evaluations.linearise(theta, points), profiling.jacobian_work(mlp, rows_ct, s)),
+        "kernel_product": (lambda: lower_gram(j if n_rows < n_params else j.T), kernel_work),
+        "direction": (lambda: solvers.direction(name, j, r, regulariser),
+                      _sum(kernel_work, profiling.solve_work(n_rows, n_params, s, eigen=name == "pinv"))),
+        "line_search_window": (lambda: losses(theta - window[:, None] * d).tolist(),
+                               profiling.line_search_work(mlp, rows_ct, WINDOW, s)),
+        "evaluation": (lambda: evaluations.abs_error(evaluator, theta).item(), profiling.evaluation_work(mlp, 10_000, s)),
+    }
+    label = f"{label}{'-graphs' if graphs and device.type == 'cuda' else ''}"
+    out = []
+    total_floor = 0.0
+    for phase, (fn, work) in phases.items():
+        seconds = profiling.median_time(fn, device)
+        floor = ceilings.floor(work.flops, work.nbytes, dtype)
+        if phase != "kernel_product":
+            total_floor += floor
+        out.append(_row(label, phase, seconds, floor, work, n_rows, n_params, name, device, dtype))
+    seconds = profiling.median_time(whole_step, device, repeats=20)
+    out.append(_row(label, "whole_step", seconds, total_floor, profiling.Work(math.nan, math.nan), n_rows, n_params,
+                    name, device, dtype))
+    if trace_path is not None:
+        write_trace(whole_step, trace_path, device)
+    return out
+
+
+def linalg_rows(device, dtype, sizes=(1020, 3500)) -> list[dict]:
+    """torch.linalg against CuPy (cuSOLVER through DLPack, zero-copy) on the factorisations the solvers use."""
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    rows = []
+    for n in sizes:
+        a = torch.randn(n, n + 64, dtype=dtype, device=device)
+        spd = a @ a.T + n * torch.eye(n, dtype=dtype, device=device)
+        candidates = {
+            "torch.cholesky_ex": lambda m=spd: torch.linalg.cholesky_ex(m),
+            "torch.eigh": lambda m=spd: torch.linalg.eigh(m),
+        }
+        if device.type == "cuda" and n <= 1500:
+            for driver in ("gesvd", "gesvdj", "gesvda"):
+                candidates[f"torch.svd[{driver}]"] = lambda m=spd, driver=driver: torch.linalg.svd(m, driver=driver)
+        if cupy is not None and device.type == "cuda":
+            spd_cupy = cupy.from_dlpack(spd)
+            candidates["cupy.cholesky"] = lambda m=spd_cupy: cupy.linalg.cholesky(m)
+            candidates["cupy.eigh"] = lambda m=spd_cupy: cupy.linalg.eigh(m)
+        for name, fn in candidates.items():
+            seconds = profiling.median_time(fn, device, repeats=5)
+            rows.append({"n": n, "routine": name, "ms": f"{1e3 * seconds:.3f}", "device": str(device),
+                         "dtype": str(dtype).removeprefix("torch.")})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def _sum(a: profiling.Work, b: profiling.Work) -> profiling.Work:
+    return profiling.Work(a.flops + b.flops, a.nbytes + b.nbytes)
+
+
+def _row(label, phase, seconds, floor, work, n_rows, n_params, solver, device, dtype) -> dict:
+    return {"case": label, "phase": phase, "measured_ms": f"{1e3 * seconds:.3f}", "floor_ms": f"{1e3 * floor:.3f}",
+            "ratio": f"{seconds / floor:.1f}" if floor > 0 else "", "gflop": f"{work.flops / 1e9:.3f}",
+            "mbytes": f"{work.nbytes / 1e6:.2f}", "N": n_rows, "P": n_params, "solver": solver,
+            "device": str(device), "dtype": str(dtype).removeprefix("torch.")}
+
+
+def write_trace(step, path: Path, device) -> None:
+    """The kernels and host synchronisations of 3 whole steps, by self device time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(3):
+            step()
+        profiling.synchronize(device)
+    sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    path.write_text(prof.key_averages().table(sort_by=sort, row_limit=40))
+
+
+def time_to_accuracy(label: str, case: Case, extra: dict, seconds: float, device, dtype) -> dict:
+    problem = pdes.poisson(dim=case.dim)
+    mlp = MLP.of(case.dim, case.hidden)
+    optimizer = engd_for(case, case.n_interior + case.n_boundary, mlp.num_params)
+    regulariser = {"rcond": case.regulariser} if optimizer.solver in solvers.TRUNCATED else {"damping": optimizer.damping}
+    result = api.solve(problem, hidden=case.hidden, n_points=case.counts, solver=optimizer.solver, device=device.type,
+                       dtype=str(dtype).removeprefix("torch."), time_limit=seconds, **regulariser, **extra)
+    history = result.history
+    steps = int(history[-1]["step"])
+    row = {"run": label, "solver": optimizer.solver, **{k: v for k, v in regulariser.items()}, "P": mlp.num_params,
+           "N": case.n_interior + case.n_boundary, "resample_every": extra.get("resample_every", 0), "steps": steps,
+           "wall_s": f"{history[-1]['wall_time_s']:.2f}",
+           "s_per_step": f"{history[-1]['wall_time_s'] / max(steps, 1):.4f}",
+           "final_rel_l2": f"{history[-1]['rel_l2']:.3e}", "final_abs_l2": f"{history[-1]['abs_l2']:.3e}",
+           "best_rel_l2": f"{min(h['rel_l2'] for h in history):.3e}"}
+    for eps in THRESHOLDS:
+        row[f"t_rel_{eps:g}"] = _first_time(history, "rel_l2", eps)
+    row["t_abs_1e-05"] = _first_time(history, "abs_l2", 1e-5)
+    row["device"] = str(device)
+    return row
+
+
+def _first_time(history, key, eps) -> str:
+    hit = next((h for h in history if h[key] <= eps), None)
+    return "" if hit is None else f"{hit['wall_time_s']:.2f}@{int(hit['step'])}"
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    parser.add_argument("--cases", default="all", help=f"comma-separated from {', '.join(CASES)}, or all, or none")
+    parser.add_argument("--tta", default="all", help=f"comma-separated from {', '.join(TTA_RUNS)}, or all, or none")
+    parser.add_argument("--tta-seconds", type=float, default=60.0, help="time budget of each time-to-accuracy run")
+    parser.add_argument("--linalg", action="store_true", help="also time torch.linalg against CuPy factorisations")
+    parser.add_argument("--out", type=Path, default=Path("results/gpu"))
+    args = parser.parse_args()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    dtype = getattr(torch, args.dtype)
+    args.out.mkdir(parents=True, exist_ok=True)
+    info = environment(device)
+    if device.type == "cuda":
+        info["driver"] = _nvidia_smi()
+    (args.out / "environment.json").write_text(json.dumps(info, indent=2) + "\n")
+    ceilings = profiling.measure_ceilings(device)
+    ceiling_rows = [{"quantity": f"matmul_{k}_tflops", "value": f"{v / 1e12:.3f}"} for k, v in ceilings.matmul_rate.items()]
+    ceiling_rows.append({"quantity": "copy_bandwidth_gbs", "value": f"{ceilings.bandwidth / 1e9:.1f}"})
+    write_csv(args.out / "ceilings.csv", ceiling_rows)
+    print(ceiling_rows, flush=True)
+    chosen = _select(args.cases, CASES)
+    phase_rows = []
+    variants = (False, True) if device.type == "cuda" else (False,)
+    for i, label in enumerate(chosen):
+        for graphs in variants:
+            trace = args.out / "trace.txt" if i == len(chosen) - 1 and graphs == variants[-1] else None
+            phase_rows += profile_case(label, CASES[label], ceilings, device, dtype, graphs, trace)
+            for row in phase_rows[-6:]:
+                print(f"{row['case']:28s} {row['phase']:20s} {row['measured_ms']:>10s} ms  floor {row['floor_ms']:>9s} ms  ×{row['ratio']}", flush=True)
+        write_csv(args.out / "phases.csv", phase_rows)
+    if args.linalg:
+        write_csv(args.out / "linalg.csv", linalg_rows(device, dtype))
+    tta_rows = []
+    for label in _select(args.tta, TTA_RUNS):
+        case, extra = TTA_RUNS[label]
+        tta_rows.append(time_to_accuracy(label, case, extra, args.tta_seconds, device, dtype))
+        print(tta_rows[-1], flush=True)
+        write_csv(args.out / "time_to_accuracy.csv", tta_rows)
+
+
+def _select(spec: str, table: dict) -> list[str]:
+    if spec == "none":
+        return []
+    names = list(table) if spec == "all" else spec.split(",")
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"unknown names {unknown}; choose from {', '.join(table)}")
+    return names
+
+
+def _nvidia_smi() -> str:
+    try:
+        return subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.sm",
+                               "--format=csv,noheader"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"nvidia-smi unavailable: {error}"
+
+
+if __name__ == "__main__":
+    main()
