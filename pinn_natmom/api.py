@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from . import optim
 from .linearise import JACOBIAN_METHODS
 from .model import MLP
-from .optim import ENGD
 from .problem import Problem
 from .solvers import SOLVER_NAMES, choose
 from .train import FitConfig, fit
@@ -31,11 +31,14 @@ class Options:
     n_points: dict[str, int] = field(default_factory=lambda: {"interior": 900, "boundary": 120})
     n_eval: int = 10_000
     resample_every: int = 0
+    optimizer: str = "engd"
+    momentum: float | None = None
+    warmup_adam: int = 0
     solver: str = "auto"
     damping: float = 1e-10
     rcond: float | None = None
-    line_search: bool = True
-    lr: float = 1.0
+    line_search: bool | None = None
+    lr: float | None = None
     jacobian: str = "forward"
     time_limit: float | None = None
     target_rel_l2: float | None = None
@@ -50,6 +53,10 @@ class Options:
             check(count >= 1, f"the number of {name} points must be ≥ 1, got {count}")
         check(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         check(self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check(self.optimizer in optim.OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose from {', '.join(optim.OPTIMIZERS)}")
+        check(self.momentum is None or 0 <= self.momentum < 1, f"momentum must lie in [0, 1), got {self.momentum}")
+        check(self.warmup_adam >= 0, f"warmup_adam must be ≥ 0, got {self.warmup_adam}")
+        check(self.lr is None or self.lr > 0, f"learning rate must be > 0, got {self.lr}")
         check(self.solver in SOLVER_NAMES, f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)}")
         check(self.jacobian in JACOBIAN_METHODS, f"jacobian must be one of {', '.join(JACOBIAN_METHODS)}")
         check(self.damping >= 0, f"damping must be ≥ 0, got {self.damping}")
@@ -94,7 +101,7 @@ def solve(
     on_step: Callable[[dict[str, float]], None] | None = None,
     **overrides: object,
 ) -> Result:
-    """Train a PINN for ``problem`` by ENGD and return the trained field with its history and metrics.
+    """Train a PINN for ``problem`` and return the trained field with its history and metrics.
 
     ``options`` (or keyword overrides of its fields, e.g. ``steps=50, hidden=(32, 32)``) set the run.
     """
@@ -102,9 +109,10 @@ def solve(
     device = options.resolved_device()
     mlp = MLP.of(problem.dim, options.hidden)
     solver = choose(options.solver, sum(options.n_points.values()), mlp.num_params)
-    optimizer = ENGD(
-        damping=options.damping, rcond=options.rcond, solver=solver, line_search=options.line_search, lr=options.lr
-    )
+    optimizer = optim.make(options.optimizer, damping=options.damping, rcond=options.rcond, solver=solver,
+                           line_search=options.line_search, lr=options.lr, momentum=options.momentum)
+    if options.warmup_adam:
+        optimizer = optim.WarmStart(optim.Adam(), options.warmup_adam, optimizer)
     config = FitConfig(
         n_points=options.n_points,
         steps=options.steps,
@@ -123,7 +131,7 @@ def solve(
     metrics: dict[str, object] = {
         "pde": problem.name,
         "dim": problem.dim,
-        "optimizer": "engd",
+        "optimizer": options.optimizer,
         "solver": solver,
         "rel_l2": last["rel_l2"],
         "abs_l2": last["abs_l2"],

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from .evaluate import Evaluator
-from .linearise import Linearised, Points, batched_losses, linearise
+from .linearise import Linearised, Points, batched_losses, linearise, residual_vector
 from .model import MLP
 from .problem import Collocation, Problem
 
@@ -134,3 +134,33 @@ def _capture(fn: Callable[[], T]) -> tuple[torch.cuda.CUDAGraph, T]:
     with torch.cuda.graph(graph):
         out = fn()
     return graph, out
+
+
+@dataclass(frozen=True)
+class PointResiduals:
+    """The residual map on one set of points (``version`` counts the resamplings), as optimizers query it."""
+
+    mlp: MLP
+    problem: Problem
+    points: Points
+    evaluations: Evaluations
+    version: int
+
+    def losses(self, thetas: Tensor) -> Tensor:
+        return self.evaluations.losses(thetas, self.points)
+
+    def residual(self, theta: Tensor) -> Tensor:
+        with torch.no_grad():
+            return residual_vector(self.mlp, self.problem, theta, self.points)
+
+    def tangent(self, theta: Tensor, v: Tensor) -> Tensor:
+        """``J(θ) v`` by forward-mode differentiation through the forward Laplacian."""
+        return torch.func.jvp(lambda t: residual_vector(self.mlp, self.problem, t, self.points), (theta,), (v,))[1]
+
+    def loss_and_gradient(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.enable_grad():
+            leaf = theta.detach().requires_grad_(True)
+            residual = residual_vector(self.mlp, self.problem, leaf, self.points)
+            loss = 0.5 * torch.dot(residual, residual)
+            (grad,) = torch.autograd.grad(loss, leaf)
+        return loss.detach(), grad

@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from .evaluate import Evaluator
-from .graphs import make_evaluations
+from .graphs import PointResiduals, make_evaluations
 from .linearise import Points
 from .model import MLP
-from .optim import State
+from .optim import State, needs_jacobian
 from .problem import Problem
 
 HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping")
@@ -93,11 +93,9 @@ def fit(
             on_step(row)
         return row
 
-    def losses(thetas: Tensor) -> Tensor:
-        return evaluations.losses(thetas, points)
-
+    model = PointResiduals(mlp, problem, points, evaluations, version=0)
     started = time.perf_counter()
-    row = record(0, started, losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
+    row = record(0, started, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
     reason = "steps"
     for step in range(1, config.steps + 1):
         if _reached(row, config.target_rel_l2):
@@ -108,8 +106,9 @@ def fit(
             break
         if config.resample_every and step > 1 and (step - 1) % config.resample_every == 0:
             points = sample_points(problem, config.n_points, point_generator, config.dtype, config.device)
-        lin = evaluations.linearise(theta, points)
-        theta, state, info = optimizer.update(state, theta, lin, losses)
+            model = PointResiduals(mlp, problem, points, evaluations, version=model.version + 1)
+        lin = evaluations.linearise(theta, points) if needs_jacobian(optimizer, state) else None
+        theta, state, info = optimizer.update(state, theta, lin, model)
         row = record(step, started, info.loss, info.step_size, info.damping)
     else:
         if _reached(row, config.target_rel_l2):
@@ -119,3 +118,8 @@ def fit(
 
 def _reached(row: Mapping[str, float], target: float | None) -> bool:
     return target is not None and row["rel_l2"] <= target
+
+
+def first_reached(history: list[dict[str, float]], key: str, threshold: float) -> dict[str, float] | None:
+    """The first row whose ``key`` (e.g. ``rel_l2``) is at or below ``threshold``, or ``None``."""
+    return next((row for row in history if row[key] <= threshold), None)

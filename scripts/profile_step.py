@@ -25,13 +25,13 @@ import pdes
 from pinn_natmom import api, profiling, solvers
 from pinn_natmom.diffops import channel_count
 from pinn_natmom.evaluate import Evaluator
-from pinn_natmom.graphs import make_evaluations
+from pinn_natmom.graphs import PointResiduals, make_evaluations
 from pinn_natmom.linesearch import WINDOW, step_grid
 from pinn_natmom.model import MLP
 from pinn_natmom.optim import ENGD
 from pinn_natmom.runfolder import environment
 from pinn_natmom.solvers.gram import lower_gram
-from pinn_natmom.train import EVAL_SEED, sample_points
+from pinn_natmom.train import EVAL_SEED, first_reached, sample_points
 
 THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
 
@@ -92,17 +92,19 @@ def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, d
     truncated = name in solvers.TRUNCATED
     regulariser = (solvers.DEFAULT_RCOND[name] if optimizer.rcond is None else optimizer.rcond) if truncated else optimizer.damping
 
+    model = PointResiduals(mlp, problem, points, evaluations, 0)
+
     def losses(thetas):
         return evaluations.losses(thetas, points)
 
     j, r = lin.jacobian.clone(), lin.residual
     d, _ = solvers.direction(name, j, r, regulariser)
     window = step_grid(theta, 0, WINDOW)
-    state = optimizer.update(optimizer.init(theta), theta, lin, losses)[1]
+    state = optimizer.update(optimizer.init(theta), theta, lin, model)[1]
 
     def whole_step():
         step_lin = evaluations.linearise(theta, points)
-        new_theta, _, info = optimizer.update(state, theta, step_lin, losses)
+        new_theta, _, info = optimizer.update(state, theta, step_lin, model)
         return torch.stack([info.loss.reshape(()), evaluations.abs_error(evaluator, new_theta)]).tolist()
 
     s = theta.element_size()
@@ -210,7 +212,7 @@ def time_to_accuracy(label: str, case: Case, extra: dict, seconds: float, device
 
 
 def _first_time(history, key, eps) -> str:
-    hit = next((h for h in history if h[key] <= eps), None)
+    hit = first_reached(history, key, eps)
     return "" if hit is None else f"{hit['wall_time_s']:.2f}@{int(hit['step'])}"
 
 

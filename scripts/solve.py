@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import pdes
-from pinn_natmom import api, runfolder
+from pinn_natmom import api, optim, runfolder
 from pinn_natmom.linearise import JACOBIAN_METHODS
 from pinn_natmom.solvers import SOLVER_NAMES
 
@@ -55,11 +55,16 @@ def parser() -> Parser:
     p.add_argument("--n-boundary", type=int, default=defaults.n_points["boundary"], help="boundary points (default %(default)s)")
     p.add_argument("--n-eval", type=int, default=defaults.n_eval, help="points for the error (default %(default)s)")
     p.add_argument("--resample-every", type=int, default=0, help="redraw the points every k steps (default 0: never)")
+    p.add_argument("--optimizer", default=defaults.optimizer, choices=tuple(optim.OPTIMIZERS), help="training algorithm (default %(default)s)")
+    p.add_argument("--momentum", type=float, default=None, help="β of the momentum optimizers (μ of spring); default per optimizer")
+    p.add_argument("--warmup-adam", type=int, default=0, help="run this many Adam steps before the optimizer (default 0)")
     p.add_argument("--solver", default=defaults.solver, choices=SOLVER_NAMES, help="direction solver (default %(default)s)")
     p.add_argument("--damping", type=float, default=defaults.damping, help="λ of the Cholesky solvers (default %(default)s)")
     p.add_argument("--rcond", type=float, default=defaults.rcond, help="singular-value cut-off of pinv/svd (default: 3e-7 pinv, 1e-9 svd)")
-    p.add_argument("--lr", type=float, default=defaults.lr, help="fixed step size when the line search is off")
-    p.add_argument("--no-line-search", action="store_true", help="take the fixed step --lr instead of the grid line search")
+    p.add_argument("--lr", type=float, default=None, help="fixed step size when the line search is off; Adam's learning rate (default per optimizer)")
+    search = p.add_mutually_exclusive_group()
+    search.add_argument("--line-search", dest="line_search", action="store_true", default=None, help="choose the step by the grid line search (default, except spring)")
+    search.add_argument("--no-line-search", dest="line_search", action="store_false", help="take the fixed step --lr instead")
     p.add_argument("--jacobian", default="forward", choices=JACOBIAN_METHODS, help="forward Laplacian or torch.func reference")
     p.add_argument("--no-cuda-graphs", action="store_true", help="launch every kernel of a step eagerly on CUDA")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds of training")
@@ -102,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             solver=args.solver,
             damping=args.damping,
             rcond=args.rcond,
-            line_search=not args.no_line_search,
+            optimizer=args.optimizer,
+            momentum=args.momentum,
+            warmup_adam=args.warmup_adam,
+            line_search=args.line_search,
             lr=args.lr,
             jacobian=args.jacobian,
             time_limit=args.time_limit,

@@ -1,40 +1,177 @@
+from dataclasses import dataclass
+
+import pytest
 import torch
 
+import pdes
+from pinn_natmom import api, optim
 from pinn_natmom.linearise import Linearised
 from pinn_natmom.linesearch import grid_search, step_grid
 from pinn_natmom.optim import ENGD
+from pinn_natmom.optim.momentum import optimal_coefficients
 
 
-def linear_model(n=30, p=8, seed=0):
-    """r(θ) = Aθ − b: a model linear in θ, with loss L(θ) = ½‖Aθ − b‖²."""
+@dataclass
+class Quadratic:
+    """``r(θ) = Aθ + ½ s (θ·θ) − b`` on one point set: ``J(θ) = A + s θᵀ`` by hand (``s = 0``: linear in θ)."""
+
+    a: torch.Tensor
+    b: torch.Tensor
+    s: torch.Tensor
+    version: int = 0
+
+    def residual(self, theta):
+        return self.a @ theta + 0.5 * self.s * (theta @ theta) - self.b
+
+    def jacobian(self, theta):
+        return self.a + torch.outer(self.s, theta)
+
+    def losses(self, thetas):
+        return torch.stack([0.5 * self.residual(t).square().sum() for t in thetas])
+
+    def tangent(self, theta, v):
+        return self.jacobian(theta) @ v
+
+    def loss_and_gradient(self, theta):
+        r = self.residual(theta)
+        return 0.5 * r @ r, self.jacobian(theta).T @ r
+
+    def linearise(self, theta):
+        return Linearised(self.residual(theta), self.jacobian(theta))
+
+
+def quadratic(n=30, p=8, curvature=0.0, seed=0, version=0):
     generator = torch.Generator().manual_seed(seed)
     a, b = torch.randn(n, p, generator=generator), torch.randn(n, generator=generator)
+    return Quadratic(a, b, curvature * torch.randn(n, generator=generator), version)
 
-    def losses(thetas):
-        return 0.5 * (thetas @ a.T - b).square().sum(dim=-1)
 
-    return a, b, losses
+def run(optimizer, model, theta, steps, models=None):
+    state = optimizer.init(theta)
+    for k in range(steps):
+        current = models[k] if models else model
+        theta, state, info = optimizer.update(state, theta, current.linearise(theta), current)
+    return theta, state
 
 
 def test_one_engd_step_with_unit_step_lands_on_the_least_squares_minimiser():
-    a, b, losses = linear_model()
+    model = quadratic()
     theta = torch.randn(8)
-    lin = Linearised(a @ theta - b, a)
-    minimiser = torch.linalg.lstsq(a, b.unsqueeze(-1)).solution[:, 0]
+    minimiser = torch.linalg.lstsq(model.a, model.b.unsqueeze(-1)).solution[:, 0]
     for solver in ("dense", "svd"):
-        new, _, info = ENGD(damping=1e-14, solver=solver, line_search=False).update({}, theta, lin, losses)
+        new, _, info = ENGD(damping=1e-14, solver=solver, line_search=False).update(
+            {"grid_index": 0}, theta, model.linearise(theta), model)
         torch.testing.assert_close(new, minimiser, rtol=1e-10, atol=1e-10)
         assert info.step_size == 1.0
-        torch.testing.assert_close(info.loss, losses(minimiser.unsqueeze(0))[0], rtol=1e-10, atol=0)
+        torch.testing.assert_close(info.loss, model.losses(minimiser.unsqueeze(0))[0], rtol=1e-10, atol=0)
 
 
 def test_line_search_picks_the_unit_step_on_a_linear_model():
-    a, b, losses = linear_model(n=20, p=30)
+    model = quadratic(n=20, p=30)
     theta = torch.randn(30)
     engd = ENGD(damping=1e-12, solver="woodbury")
-    new, state, info = engd.update(engd.init(theta), theta, Linearised(a @ theta - b, a), losses)
+    new, state, info = engd.update(engd.init(theta), theta, model.linearise(theta), model)
     assert info.step_size == 1.0
     assert float(info.loss) < 1e-18 and state["grid_index"] == 0
+
+
+FLAVOURS = ["natural-heavy-ball", "natural-heavy-ball-fd", "natural-nesterov", "quasi-natural-heavy-ball"]
+
+
+@pytest.mark.parametrize("name", FLAVOURS + ["spring"])
+def test_zero_momentum_is_engd_step_by_step(name):
+    problem = pdes.poisson(dim=1)
+    common = dict(hidden=(8,), steps=8, n_points={"interior": 40, "boundary": 2}, n_eval=200, device="cpu", solver="svd")
+    engd = api.solve(problem, optimizer="engd", **common).history
+    flavour = api.solve(problem, optimizer=name, momentum=0.0, line_search=True, **common).history
+    assert [row["loss"] for row in flavour] == [row["loss"] for row in engd]
+    assert [row["step_size"] for row in flavour] == [row["step_size"] for row in engd]
+
+
+def pinv(j):
+    return torch.linalg.pinv(j)
+
+
+@pytest.mark.parametrize("name", FLAVOURS)
+def test_exact_values_after_two_steps_on_a_hand_written_model(name):
+    model = quadratic(n=12, p=4, curvature=0.3, seed=3)
+    alpha, beta = 0.5, 0.6
+    theta0 = 0.1 * torch.randn(4, generator=torch.Generator().manual_seed(5))
+    r0, j0 = model.residual(theta0), model.jacobian(theta0)
+    theta1 = theta0 - alpha * pinv(j0) @ r0
+    p0 = theta1 - theta0
+    r1, j1 = model.residual(theta1), model.jacobian(theta1)
+    if name == "natural-heavy-ball":
+        theta2 = theta1 + pinv(j1) @ (beta * (j0 @ p0) - alpha * r1)
+    elif name == "natural-heavy-ball-fd":
+        theta2 = theta1 + pinv(j1) @ (beta * (r1 - r0) - alpha * r1)
+    elif name == "quasi-natural-heavy-ball":
+        theta2 = theta1 + beta * p0 - alpha * pinv(j1) @ r1
+    else:
+        y = theta1 + beta * pinv(j1) @ (r1 - r0)
+        theta2 = y - alpha * pinv(j1) @ model.residual(y)
+    optimizer = optim.make(name, solver="dense", damping=1e-14, line_search=False, lr=alpha, momentum=beta)
+    got, _ = run(optimizer, model, theta0, 2)
+    torch.testing.assert_close(got, theta2, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("name", FLAVOURS + ["natural-auto", "engd"])
+def test_natural_flavours_reach_the_least_squares_minimiser_of_a_linear_model(name):
+    model = quadratic(n=25, p=6)
+    minimiser = torch.linalg.lstsq(model.a, model.b.unsqueeze(-1)).solution[:, 0]
+    optimizer = optim.make(name, solver="dense", damping=1e-14, **({} if name in ("natural-auto", "engd") else {"momentum": 0.5}))
+    theta, _ = run(optimizer, model, torch.randn(6), 20)
+    torch.testing.assert_close(theta, minimiser, rtol=1e-9, atol=1e-9)
+
+
+def test_natural_auto_is_never_worse_than_engd_on_the_local_quadratic_model():
+    generator = torch.Generator().manual_seed(2)
+    for _ in range(20):
+        j, r = torch.randn(15, 9, generator=generator), torch.randn(15, generator=generator)
+        d = torch.linalg.pinv(j, rtol=0.3) @ r  # a truncated direction, not the model's exact minimiser
+        p = torch.randn(9, generator=generator)
+        a, b = optimal_coefficients(j, r, d, p)
+        auto = (r - j @ (a * d - b * p)).norm()
+        for alpha in step_grid(r)[:12]:
+            assert float(auto) <= float((r - alpha * (j @ d)).norm()) + 1e-12
+
+
+def test_heavy_ball_velocity_is_refitted_on_the_new_points_after_resampling():
+    before, after = quadratic(n=12, p=4, seed=1, version=0), quadratic(n=12, p=4, seed=2, version=1)
+    alpha, beta = 0.5, 0.6
+    theta0 = torch.randn(4, generator=torch.Generator().manual_seed(0))
+    optimizer = optim.make("natural-heavy-ball", solver="dense", damping=1e-14, line_search=False, lr=alpha, momentum=beta)
+    theta2, _ = run(optimizer, None, theta0, 2, models=[before, after])
+    theta1 = theta0 - alpha * pinv(before.a) @ before.residual(theta0)
+    fresh = theta1 + pinv(after.a) @ (beta * (after.a @ (theta1 - theta0)) - alpha * after.residual(theta1))
+    stale = theta1 + pinv(after.a) @ (beta * (before.a @ (theta1 - theta0)) - alpha * after.residual(theta1))
+    torch.testing.assert_close(theta2, fresh, rtol=1e-9, atol=1e-11)
+    assert float((theta2 - stale).norm()) > 1e-3
+
+
+def test_optimizer_options_that_do_not_apply_are_refused():
+    with pytest.raises(ValueError, match="momentum"):
+        optim.make("engd", momentum=0.5)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        optim.make("sgd")
+    assert isinstance(optim.make("adam", damping=1e-3, lr=1e-2), optim.Adam)
+
+
+@pytest.mark.parametrize("name", ["adam", "lbfgs"])
+def test_first_order_baselines_decrease_the_loss(name):
+    problem = pdes.poisson(dim=1)
+    steps = 200 if name == "adam" else 20
+    result = api.solve(problem, optimizer=name, hidden=(8,), steps=steps, n_points={"interior": 40, "boundary": 2},
+                       n_eval=200, device="cpu", lr=2e-2 if name == "adam" else None)
+    assert result.history[-1]["loss"] < 0.1 * result.history[1]["loss"]
+
+
+def test_adam_warm_start_then_natural_optimizer():
+    problem = pdes.poisson(dim=1)
+    result = api.solve(problem, optimizer="engd", warmup_adam=5, hidden=(16,), steps=30,
+                       n_points={"interior": 100, "boundary": 2}, n_eval=200, device="cpu", solver="svd")
+    sizes = [row["step_size"] for row in result.history[1:]]
+    assert sizes[:5] == [1e-3] * 5 and result.history[-1]["loss"] < 1e-6 * result.history[5]["loss"]
 
 
 def test_grid_search_returns_the_grid_argmin_and_no_step_when_nothing_decreases():

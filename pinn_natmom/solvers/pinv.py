@@ -12,20 +12,30 @@ at a higher cost.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
 from .gram import lower_gram
 
 
-def solve(jacobian: Tensor, rhs: Tensor, rcond: float) -> tuple[Tensor, float]:
-    """The truncated pseudo-inverse direction and ``rcond``."""
+def factorize(jacobian: Tensor, rcond: float) -> tuple[Callable[[Tensor], Tensor], float]:
+    """``rhs ↦`` the truncated pseudo-inverse applied to ``rhs`` (``N`` or ``N × m``), and ``rcond``."""
     n, p = jacobian.shape
     tall = n >= p
-    gram = lower_gram(jacobian.T if tall else jacobian)
-    mu, v = torch.linalg.eigh(gram)
+    mu, v = torch.linalg.eigh(lower_gram(jacobian.T if tall else jacobian))
     keep = mu > rcond * rcond * mu[-1]
     inverse = torch.where(keep, 1.0 / torch.where(keep, mu, torch.ones_like(mu)), torch.zeros_like(mu))
-    if tall:
-        return v @ (inverse * (v.T @ (jacobian.T @ rhs))), rcond
-    return jacobian.T @ (v @ (inverse * (v.T @ rhs))), rcond
+
+    def apply(rhs: Tensor) -> Tensor:
+        if tall:
+            return v @ scale_rows(inverse, v.T @ (jacobian.T @ rhs))
+        return jacobian.T @ (v @ scale_rows(inverse, v.T @ rhs))
+
+    return apply, rcond
+
+
+def scale_rows(weights: Tensor, x: Tensor) -> Tensor:
+    """``diag(weights) x`` for ``x`` a vector or a matrix."""
+    return weights.reshape(-1, *([1] * (x.dim() - 1))) * x

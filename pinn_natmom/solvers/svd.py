@@ -9,26 +9,28 @@ QR-iteration driver (92 against 177 ms; see results/gpu).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
+from .pinv import scale_rows
 
-def solve(jacobian: Tensor, rhs: Tensor, rcond: float) -> tuple[Tensor, float]:
-    """The minimum-norm least-squares direction of ``J d ≈ r`` restricted to ``σ_i > rcond·σ_max``; returns ``rcond``."""
+
+def factorize(jacobian: Tensor, rcond: float) -> tuple[Callable[[Tensor], Tensor], float]:
+    """``rhs ↦`` the minimum-norm least-squares solution of ``J d ≈ rhs`` restricted to ``σ_i > rcond·σ_max``."""
     n, p = jacobian.shape
     if n >= p:
         q, r_factor = torch.linalg.qr(jacobian)
         u, s, vh = _svd(r_factor)
-        coefficients = u.T @ (q.T @ rhs)
-        right = vh.T
+        left, right = q @ u, vh.T
     else:
         q, r_factor = torch.linalg.qr(jacobian.T)
         u, s, vh = _svd(r_factor.T)
-        coefficients = u.T @ rhs
-        right = q @ vh.T
+        left, right = u, q @ vh.T
     keep = s > rcond * s[0]
     inverse = torch.where(keep, 1.0 / torch.where(keep, s, torch.ones_like(s)), torch.zeros_like(s))
-    return right @ (inverse * coefficients), rcond
+    return (lambda rhs: right @ scale_rows(inverse, left.T @ rhs)), rcond
 
 
 def _svd(matrix: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -5,13 +5,15 @@ Equal to the parameter-space direction for ``λ > 0`` by the push-through identi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import Tensor
 
-from .cholesky import solve_damped
+from .cholesky import cholesky_apply, factor_damped
 from .gram import lower_gram
 
 
-def solve(jacobian: Tensor, rhs: Tensor, damping: float) -> tuple[Tensor, float]:
-    """The damped Gauss–Newton direction through the sample-space kernel, and the damping used."""
-    coefficients, used = solve_damped(lower_gram(jacobian), rhs, damping, overwrite=True)
-    return jacobian.T @ coefficients, used
+def factorize(jacobian: Tensor, damping: float) -> tuple[Callable[[Tensor], Tensor], float]:
+    """``rhs ↦ Jᵀ(JJᵀ + λI)⁻¹ rhs`` from one factorisation of the kernel, and the damping used."""
+    factor, used = factor_damped(lower_gram(jacobian), damping, overwrite=True)
+    return (lambda rhs: jacobian.T @ cholesky_apply(factor, rhs)), used

@@ -1,0 +1,93 @@
+"""Optimizers selectable by name (:data:`OPTIMIZERS`), all with the update contract of :mod:`.base`.
+
+``engd`` is the natural gradient; ``natural-heavy-ball``, ``natural-heavy-ball-fd``, ``quasi-natural-heavy-ball``,
+``natural-nesterov`` and ``natural-auto`` add natural momentum (:mod:`.momentum`); ``spring`` puts it inside the
+sample-space solve (:mod:`.spring`); ``adam`` and ``lbfgs`` are first-order baselines (:mod:`.first_order`).
+:class:`WarmStart` runs Adam for a number of steps before another optimizer.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from ..linearise import Linearised
+from .base import Natural, Residuals, State, StepInfo
+from .engd import ENGD
+from .first_order import LBFGS, Adam
+from .momentum import NaturalAuto, NaturalHeavyBall, NaturalHeavyBallDifference, NaturalNesterov, QuasiNaturalHeavyBall
+from .spring import SPRING
+
+OPTIMIZERS: dict[str, type] = {
+    "engd": ENGD,
+    "natural-heavy-ball": NaturalHeavyBall,
+    "natural-heavy-ball-fd": NaturalHeavyBallDifference,
+    "natural-nesterov": NaturalNesterov,
+    "quasi-natural-heavy-ball": QuasiNaturalHeavyBall,
+    "spring": SPRING,
+    "natural-auto": NaturalAuto,
+    "adam": Adam,
+    "lbfgs": LBFGS,
+}
+MOMENTUM_OPTIMIZERS = frozenset(
+    {"natural-heavy-ball", "natural-heavy-ball-fd", "natural-nesterov", "quasi-natural-heavy-ball", "spring"}
+)
+
+
+def make(name: str, **options: Any) -> Any:
+    """The optimizer ``name`` with ``options`` (``None`` values mean the optimizer's default).
+
+    An option the optimizer does not take is an error naming it, e.g. ``momentum`` for ``engd`` or ``damping`` for
+    ``adam``; the natural optimizers' solver options are silently not passed to the first-order ones.
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+    cls = OPTIMIZERS[name]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    given = {k: v for k, v in options.items() if v is not None}
+    if "momentum" in given and name not in MOMENTUM_OPTIMIZERS:
+        raise ValueError(f"{name} takes no momentum; momentum applies to {', '.join(sorted(MOMENTUM_OPTIMIZERS))}")
+    if not issubclass(cls, Natural):
+        given = {k: v for k, v in given.items() if k not in SOLVER_OPTIONS}
+    unknown = sorted(set(given) - fields)
+    if unknown:
+        raise ValueError(f"{name} does not take the option(s) {', '.join(unknown)}")
+    return cls(**given)
+
+
+SOLVER_OPTIONS = frozenset({"damping", "rcond", "solver", "line_search", "exhaustive_search"})
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """``steps`` updates of ``first`` (e.g. Adam), then ``then`` (a natural optimizer) from where it left off."""
+
+    first: Any
+    steps: int
+    then: Any
+
+    def needs_jacobian_at(self, state: State) -> bool:
+        return (self.first if state["count"] < self.steps else self.then).needs_jacobian
+
+    def init(self, theta: Tensor) -> State:
+        return {"count": 0, "first": self.first.init(theta), "then": self.then.init(theta)}
+
+    def update(self, state: State, theta: Tensor, lin: Linearised | None, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+        key, optimizer = ("first", self.first) if state["count"] < self.steps else ("then", self.then)
+        theta, inner, info = optimizer.update(state[key], theta, lin, model)
+        return theta, {**state, key: inner, "count": state["count"] + 1}, info
+
+
+def needs_jacobian(optimizer: Any, state: State) -> bool:
+    """Whether the next update of ``optimizer`` takes ``J`` (the loop skips the linearisation otherwise)."""
+    at = getattr(optimizer, "needs_jacobian_at", None)
+    return at(state) if at is not None else optimizer.needs_jacobian
+
+
+__all__ = [
+    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Residuals",
+    "ENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
+    "NaturalNesterov", "QuasiNaturalHeavyBall",
+]

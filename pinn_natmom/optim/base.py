@@ -1,0 +1,123 @@
+"""What every optimizer shares: the update contract, the residual map it may query, and the natural-gradient step.
+
+An optimizer is a pure update ``update(state, θ, lin, model) -> (θ_new, state_new, info)``: ``lin`` holds ``r(θ)`` and
+``J(θ)`` on the current points (``None`` for optimizers that need no Jacobian), ``model`` (:class:`Residuals`)
+evaluates the residual map on the same points, and ``state`` is a dict of tensors and plain numbers the training loop
+checkpoints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import torch
+from torch import Tensor
+
+from .. import solvers
+from ..linearise import Linearised
+from ..linesearch import grid_search
+
+State = dict[str, Any]
+
+
+class Residuals(Protocol):
+    """The residual map ``θ ↦ r(θ)`` on the current points; ``version`` changes whenever the points do."""
+
+    version: int
+
+    def losses(self, thetas: Tensor) -> Tensor:
+        """``½‖r(θ_k)‖²`` for every row of ``thetas`` (``K × P``)."""
+
+    def residual(self, theta: Tensor) -> Tensor:
+        """``r(θ)`` (``N``)."""
+
+    def tangent(self, theta: Tensor, v: Tensor) -> Tensor:
+        """``J(θ) v`` (``N``), one Jacobian–vector product."""
+
+    def loss_and_gradient(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """``(L(θ), ∇L(θ))`` by one reverse pass, without forming ``J``."""
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What one update did: the step size taken, the damping used, the loss at the new θ (same points), and whether
+    the momentum was dropped (restart)."""
+
+    step_size: float
+    damping: float
+    loss: Tensor
+    restarted: bool = False
+
+
+@dataclass(frozen=True)
+class Found:
+    """A step size along a direction and the loss it gives; ``improved`` is False when no step lowered the loss."""
+
+    step_size: float
+    loss: Tensor
+    improved: bool
+
+
+@dataclass(frozen=True)
+class Natural:
+    """Shared options and helpers of the natural-gradient optimizers.
+
+    Attributes:
+        damping: ``λ`` in ``(JᵀJ + λI)`` for the Cholesky solvers; raised for a step if the factorisation fails.
+        rcond: relative singular-value cut-off of the truncated pseudo-inverses (``None``: the solver's default in
+            :data:`pinn_natmom.solvers.DEFAULT_RCOND`).
+        solver: a name of :data:`pinn_natmom.solvers.SOLVER_NAMES` (``"auto"`` is resolved at every step).
+        line_search: choose the step size ``α`` on the grid ``2⁰ … 2⁻³⁰``; otherwise take ``α = lr``.
+        lr: the fixed step when the line search is off.
+        momentum: ``β`` (``μ`` for SPRING); ignored by ``engd``.
+        exhaustive_search: evaluate all 31 grid points every step instead of bracketing.
+    """
+
+    damping: float = 1e-10
+    rcond: float | None = None
+    solver: str = "auto"
+    line_search: bool = True
+    lr: float = 1.0
+    momentum: float = 0.0
+    exhaustive_search: bool = False
+
+    needs_jacobian: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if not self.damping >= 0:
+            raise ValueError(f"damping must be ≥ 0, got {self.damping}")
+        if self.rcond is not None and not 0 <= self.rcond < 1:
+            raise ValueError(f"rcond must lie in [0, 1), got {self.rcond}")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {self.momentum}")
+        if self.solver not in solvers.SOLVER_NAMES:
+            raise ValueError(f"unknown solver {self.solver!r}; choose from {', '.join(solvers.SOLVER_NAMES)}")
+
+    def init(self, theta: Tensor) -> State:
+        """``grid_index``: the exponent of the last accepted grid step, where the next search starts looking."""
+        return {"grid_index": 0}
+
+    def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, float]:
+        """``(rhs ↦ J⁺ rhs, λ_used)`` from one factorisation of the current ``J``."""
+        name = solvers.choose(self.solver, *lin.jacobian.shape)
+        if name in solvers.TRUNCATED:
+            regulariser = solvers.DEFAULT_RCOND[name] if self.rcond is None else self.rcond
+        else:
+            regulariser = self.damping
+        return solvers.factorize(name, lin.jacobian, regulariser)
+
+    def step(self, model: Residuals, origin: Tensor, d: Tensor, reference: Tensor, state: State) -> tuple[Found, State]:
+        """The step ``origin − α d``: ``α`` by the grid line search against the loss ``reference`` (at the current θ),
+        or ``α = lr``. The search starts at the previous step's exponent."""
+        if not self.line_search:
+            return Found(self.lr, model.losses((origin - self.lr * d).unsqueeze(0))[0], True), state
+        found = grid_search(model.losses, origin, d, reference, self.exhaustive_search, state["grid_index"])
+        improved = found.index >= 0
+        return Found(found.step_size, found.loss, improved), {**state, "grid_index": max(found.index, 0)}
+
+
+def stack_columns(*vectors: Tensor) -> Tensor:
+    """``[v₁ … v_m]`` as an ``N × m`` matrix, to apply one factorisation to several right-hand sides."""
+    return torch.stack(vectors, dim=1)

@@ -1,0 +1,42 @@
+"""SPRING (Goldshlager et al.; for ENGD by Guzmán-Cordero et al.): momentum inside the sample-space solve,
+
+.. math:: φ_k = μ φ_{k−1} + J_k^+ (−r_k − μ J_k φ_{k−1}), \\qquad θ_{k+1} = θ_k + \\min(η, \\sqrt{C}/‖φ_k‖)\\, φ_k,
+
+with ``J⁺ = Jᵀ(JJᵀ + λI)⁻¹`` (any solver of :mod:`pinn_natmom.solvers`), ``μ`` the momentum, ``η = lr`` the fixed
+step and ``C = norm_cap``. With the line search on, the step along ``φ_k`` is searched on the grid instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .. import solvers
+from ..linearise import Linearised
+from .base import Natural, Residuals, State, StepInfo, stack_columns
+
+
+@dataclass(frozen=True)
+class SPRING(Natural):
+    line_search: bool = False
+    lr: float = 0.064
+    momentum: float = 0.83
+    norm_cap: float = 1e-3
+
+    def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+        apply, used = self.pseudo_inverse(lin)
+        previous = state.get("phi")
+        if previous is None or self.momentum == 0:
+            phi = -solvers.check_finite(apply(lin.residual))
+        else:
+            both = solvers.check_finite(apply(stack_columns(lin.residual, lin.jacobian @ previous)))
+            phi = self.momentum * previous - both[:, 0] - self.momentum * both[:, 1]
+        if self.line_search:
+            found, state = self.step(model, theta, -phi, lin.loss, state)
+            scale, loss = (found.step_size, found.loss) if found.improved else (0.0, lin.loss)
+        else:
+            capped = torch.clamp(self.norm_cap**0.5 / phi.norm(), max=self.lr)
+            loss = model.losses((theta + capped * phi).unsqueeze(0))[0]
+            scale = float(capped)
+        return theta + scale * phi, {**state, "phi": phi}, StepInfo(scale, used, loss)

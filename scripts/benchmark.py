@@ -1,0 +1,177 @@
+"""Every optimizer on the benchmark problems, several seeds, equal wall-clock budgets; tables and curves.
+
+    python scripts/benchmark.py [--problems poisson2d,...] [--optimizers all] [--seeds 0,1,2] [--budget-scale 1]
+                                [--device cpu] [--out results/benchmark]
+
+For each problem it writes ``<problem>.csv`` (one row per optimizer and seed: final and best rel_l2, steps, time to
+1e-3 … 1e-7), ``<problem>-history.csv`` (every logged row) and ``<problem>.png`` (median rel_l2 against wall time and
+against steps, one line per optimizer), then rebuilds ``benchmark.md`` from every problem's CSV in the folder.
+Each run is one process-local training loop; runs are sequential so they do not share the processor.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+import pdes  # noqa: E402
+from pinn_natmom import api, optim  # noqa: E402
+from pinn_natmom.train import first_reached  # noqa: E402
+
+THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A problem, its run options and its wall-clock budget in seconds."""
+
+    pde: str
+    dim: int
+    budget: float
+    options: dict = field(default_factory=dict)
+    description: str = ""
+
+
+PROBLEMS = {
+    "poisson2d": Benchmark("poisson", 2, 60.0, dict(hidden=(32, 32)), "2→32→32→1 (P = 1,185), 900 + 120 points fixed"),
+    "poisson2d-anchor": Benchmark("poisson", 2, 30.0, dict(hidden=(64,)), "2→64→1 (P = 257), 900 + 120 points fixed"),
+    "poisson2d-resampled": Benchmark("poisson", 2, 60.0, dict(hidden=(64,), resample_every=1),
+                                     "2→64→1 (P = 257), 900 + 120 points redrawn every step"),
+    "poisson2d-fewer-points": Benchmark("poisson", 2, 60.0, dict(hidden=(64, 64), n_points={"interior": 200, "boundary": 40}),
+                                        "2→64→64→1 (P = 4,417), 200 + 40 points fixed (N < P)"),
+    "poisson5d": Benchmark("poisson", 5, 300.0, dict(hidden=(64,), n_points={"interior": 3000, "boundary": 500}, resample_every=1),
+                           "5→64→1 (P = 449), 3,000 + 500 points redrawn every step"),
+    "poisson5d-large": Benchmark("poisson", 5, 60.0, dict(hidden=(64, 64, 48, 48), n_points={"interior": 3000, "boundary": 500},
+                                                          resample_every=1, solver="woodbury", damping=1e-8),
+                                 "5→64→64→48→48→1 (P = 10,065), 3,000 + 500 points redrawn every step, woodbury λ = 1e-8"),
+}
+
+
+def run(problem_name: str, optimizer: str, seed: int, scale: float, device: str) -> tuple[dict, list[dict]]:
+    bench = PROBLEMS[problem_name]
+    problem = pdes.make(bench.pde, dim=bench.dim)
+    budget = bench.budget * scale
+    result = api.solve(problem, optimizer=optimizer, seed=seed, steps=1_000_000, time_limit=budget, device=device,
+                       **bench.options)
+    history = result.history
+    row = {"problem": problem_name, "optimizer": optimizer, "seed": seed, "budget_s": budget,
+           "steps": int(history[-1]["step"]), "final_rel_l2": history[-1]["rel_l2"],
+           "best_rel_l2": min(h["rel_l2"] for h in history)}
+    for eps in THRESHOLDS:
+        hit = first_reached(history, "rel_l2", eps)
+        row[f"time_to_{eps:g}"] = "" if hit is None else round(hit["wall_time_s"], 3)
+        row[f"steps_to_{eps:g}"] = "" if hit is None else int(hit["step"])
+    return row, [{"problem": problem_name, "optimizer": optimizer, "seed": seed, **h} for h in history]
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> None:
+    """Median over seeds of rel_l2 against wall time and against steps, log scale."""
+    fig, (by_time, by_step) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in dict.fromkeys(h["optimizer"] for h in history):
+        runs = {}
+        for h in history:
+            if h["optimizer"] == name:
+                runs.setdefault(h["seed"], []).append(h)
+        length = min(len(r) for r in runs.values())
+        steps = [runs[next(iter(runs))][i]["step"] for i in range(length)]
+        times = [statistics.median(float(r[i]["wall_time_s"]) for r in runs.values()) for i in range(length)]
+        errors = [statistics.median(float(r[i]["rel_l2"]) for r in runs.values()) for i in range(length)]
+        by_time.plot(times, errors, label=name)
+        by_step.plot(steps, errors, label=name)
+    for axis, label in ((by_time, "wall time (s)"), (by_step, "step")):
+        axis.set_yscale("log")
+        axis.set_xlabel(label)
+        axis.set_ylabel("relative L2 error (median over seeds)")
+        axis.grid(True, which="both", alpha=0.3)
+    by_step.set_xscale("log")
+    by_time.legend(fontsize=8)
+    fig.suptitle(f"{problem_name}: {PROBLEMS[problem_name].description}\n{machine}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def summary(out: Path, machine: str) -> None:
+    """``benchmark.md``: per problem and optimizer, median and mean ± std of the final rel_l2 and median times."""
+    lines = ["# Optimizer benchmark", "", f"Machine: {machine}. float64; equal wall-clock budget per run.", ""]
+    for problem_name in PROBLEMS:
+        path = out / f"{problem_name}.csv"
+        if not path.exists():
+            continue
+        rows = read_csv(path)
+        lines += [f"## {problem_name}: {PROBLEMS[problem_name].description}, {rows[0]['budget_s']} s per run", "",
+                  "| optimizer | seeds | final rel_l2 median | mean ± std | steps (median) | "
+                  + " | ".join(f"time to {eps:g} (median s, reached/seeds)" for eps in THRESHOLDS[:4]) + " |",
+                  "|" + "---|" * (5 + 4)]
+        for name in dict.fromkeys(r["optimizer"] for r in rows):
+            mine = [r for r in rows if r["optimizer"] == name]
+            finals = [float(r["final_rel_l2"]) for r in mine]
+            spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
+            cells = []
+            for eps in THRESHOLDS[:4]:
+                times = [float(r[f"time_to_{eps:g}"]) for r in mine if r[f"time_to_{eps:g}"] != ""]
+                cells.append(f"{statistics.median(times):.1f} ({len(times)}/{len(mine)})" if times else f"— (0/{len(mine)})")
+            lines.append(f"| {name} | {len(mine)} | {statistics.median(finals):.2e} | {statistics.mean(finals):.2e} ± {spread:.1e} | "
+                         f"{statistics.median(int(r['steps']) for r in mine):.0f} | " + " | ".join(cells) + " |")
+        lines.append("")
+    (out / "benchmark.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problems", default="poisson2d", help=f"comma-separated from {', '.join(PROBLEMS)}")
+    parser.add_argument("--optimizers", default="all", help=f"comma-separated from {', '.join(optim.OPTIMIZERS)}, or all")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every problem's wall-clock budget")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--out", type=Path, default=Path("results/benchmark"))
+    args = parser.parse_args()
+    problems = args.problems.split(",")
+    optimizers = list(optim.OPTIMIZERS) if args.optimizers == "all" else args.optimizers.split(",")
+    for name in problems:
+        if name not in PROBLEMS:
+            parser.error(f"unknown problem {name!r}; choose from {', '.join(PROBLEMS)}")
+    for name in optimizers:
+        if name not in optim.OPTIMIZERS:
+            parser.error(f"unknown optimizer {name!r}; choose from {', '.join(optim.OPTIMIZERS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    device_name = torch.cuda.get_device_name() if args.device == "cuda" else (platform.processor() or platform.machine())
+    machine = f"{device_name}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    for problem_name in problems:
+        rows, history = [], []
+        for optimizer in optimizers:
+            for seed in seeds:
+                row, rows_history = run(problem_name, optimizer, seed, args.budget_scale, args.device)
+                rows.append(row)
+                history += rows_history
+                print(f"{problem_name} {optimizer} seed {seed}: {row['final_rel_l2']:.3e} after {row['steps']} steps", flush=True)
+        write_csv(args.out / f"{problem_name}.csv", rows)
+        write_csv(args.out / f"{problem_name}-history.csv", history)
+        plot(problem_name, history, args.out / f"{problem_name}.png", machine)
+    summary(args.out, machine)
+
+
+if __name__ == "__main__":
+    main()
