@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 from pinn_natmom.problem import Problem
 
+from .heat import heat
+from .helmholtz import helmholtz
 from .poisson import poisson
 
-PDES: dict[str, Callable[..., Problem]] = {"poisson": poisson}
+PDES: dict[str, Callable[..., Problem]] = {"poisson": poisson, "heat": heat, "helmholtz": helmholtz}
 
 
 def make(name: str, **options: object) -> Problem:
@@ -20,4 +22,4 @@ def make(name: str, **options: object) -> Problem:
     return PDES[name](**options)
 
 
-__all__ = ["PDES", "make", "poisson"]
+__all__ = ["PDES", "make", "poisson", "heat", "helmholtz"]

@@ -59,8 +59,8 @@ def poisson(
     """
     if dim < 1:
         raise ValueError(f"poisson: dimension must be at least 1, got {dim}")
-    if exact is not None and source is not None:
-        raise ValueError("poisson: give either an exact solution or a source term, not both")
+    if exact is not None and (source is not None or boundary is not None):
+        raise ValueError("poisson: give either an exact solution (the data are derived from it) or source/boundary data, not both")
     formula = "user-defined"
     if exact is None and source is None:
         exact, formula = default_exact(dim)

@@ -28,7 +28,7 @@ class Options:
     seed: int = 0
     device: str = "auto"
     dtype: str = "float64"
-    n_points: dict[str, int] = field(default_factory=lambda: {"interior": 900, "boundary": 120})
+    n_points: dict[str, int] = field(default_factory=lambda: {"interior": 900, "boundary": 120, "initial": 120})
     n_eval: int = 10_000
     resample_every: int = 0
     optimizer: str = "engd"
@@ -57,6 +57,9 @@ class Options:
         check(self.momentum is None or 0 <= self.momentum < 1, f"momentum must lie in [0, 1), got {self.momentum}")
         check(self.warmup_adam >= 0, f"warmup_adam must be ≥ 0, got {self.warmup_adam}")
         check(self.lr is None or self.lr > 0, f"learning rate must be > 0, got {self.lr}")
+        if self.optimizer in optim.OPTIMIZERS:
+            optim.make(self.optimizer, damping=self.damping, rcond=self.rcond, line_search=self.line_search, lr=self.lr,
+                       momentum=self.momentum)
         check(self.solver in SOLVER_NAMES, f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)}")
         check(self.jacobian in JACOBIAN_METHODS, f"jacobian must be one of {', '.join(JACOBIAN_METHODS)}")
         check(self.damping >= 0, f"damping must be ≥ 0, got {self.damping}")
@@ -103,18 +106,28 @@ def solve(
 ) -> Result:
     """Train a PINN for ``problem`` and return the trained field with its history and metrics.
 
-    ``options`` (or keyword overrides of its fields, e.g. ``steps=50, hidden=(32, 32)``) set the run.
+    ``options`` (or keyword overrides of its fields, e.g. ``steps=50, hidden=(32, 32)``) set the run. Without
+    ``options``, the problem's ``run_defaults`` (e.g. heat's ``solver="pinv"``) fill the fields the overrides leave
+    unset; an explicit ``options`` is taken as it is. Point counts are taken for the problem's terms (``n_points``
+    may name others).
     """
-    options = dataclasses.replace(options or Options(), **overrides)
+    unknown = sorted(set(problem.run_defaults) - {f.name for f in dataclasses.fields(Options)})
+    if unknown:
+        raise ValueError(f"problem {problem.name!r} recommends unknown run options {unknown}")
+    options = dataclasses.replace(options, **overrides) if options else Options(**{**problem.run_defaults, **overrides})
+    missing = [name for name in problem.term_names if name not in options.n_points]
+    if missing:
+        raise ValueError(f"no point count given for the term(s) {', '.join(missing)} of {problem.name}")
     device = options.resolved_device()
     mlp = MLP.of(problem.dim, options.hidden)
-    solver = choose(options.solver, sum(options.n_points.values()), mlp.num_params)
+    n_points = {name: options.n_points[name] for name in problem.term_names}
+    solver = choose(options.solver, sum(n_points.values()), mlp.num_params)
     optimizer = optim.make(options.optimizer, damping=options.damping, rcond=options.rcond, solver=solver,
                            line_search=options.line_search, lr=options.lr, momentum=options.momentum)
     if options.warmup_adam:
         optimizer = optim.WarmStart(optim.Adam(), options.warmup_adam, optimizer)
     config = FitConfig(
-        n_points=options.n_points,
+        n_points=n_points,
         steps=options.steps,
         resample_every=options.resample_every,
         jacobian=options.jacobian,

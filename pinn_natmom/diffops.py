@@ -96,12 +96,17 @@ def tanh_channels(z: Channels, mask: Tensor | None) -> Channels:
 
 
 def dims_mask(dim: int, laplacian_dims: Sequence[int] | None, like: Tensor) -> Tensor | None:
-    """A ``d × 1 × 1`` 0/1 mask of the coordinates in the Laplacian, or ``None`` for all of them."""
+    """A ``d × 1 × 1`` 0/1 mask of the coordinates in the Laplacian, or ``None`` for all of them.
+
+    Built from device-side comparisons only (no host-to-device copy), so that it can be recorded into a CUDA graph.
+    """
     if laplacian_dims is None or sorted(laplacian_dims) == list(range(dim)):
         return None
-    mask = torch.zeros(dim, 1, 1, dtype=like.dtype, device=like.device)
-    mask[list(laplacian_dims)] = 1.0
-    return mask
+    index = torch.arange(dim, device=like.device)
+    mask = torch.zeros(dim, dtype=like.dtype, device=like.device)
+    for j in laplacian_dims:
+        mask = mask + (index == j).to(like.dtype)
+    return mask.reshape(dim, 1, 1)
 
 
 def forward_jet(

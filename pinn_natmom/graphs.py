@@ -58,7 +58,8 @@ class GraphedEvaluations:
         self._bound: Points | None = None
         self._linearise: tuple[torch.cuda.CUDAGraph, Tensor, Linearised] | None = None
         self._losses: dict[int, tuple[torch.cuda.CUDAGraph, Tensor, Tensor]] = {}
-        self._errors: dict[int, tuple[torch.cuda.CUDAGraph, Tensor, Tensor]] = {}
+        self._errors: dict[int, tuple[Evaluator, torch.cuda.CUDAGraph, Tensor, Tensor]] = {}
+        self._signature: tuple | None = None
 
     def linearise(self, theta: Tensor, points: Points) -> Linearised:
         self._bind(points)
@@ -72,24 +73,27 @@ class GraphedEvaluations:
         return Linearised(out.residual.clone(), out.jacobian)
 
     def losses(self, thetas: Tensor, points: Points) -> Tensor:
+        """Batches are padded to the next power of two (repeating the last row), so at most six graphs exist."""
         self._bind(points)
         k = thetas.shape[0]
-        if k not in self._losses:
-            static_thetas = thetas.detach().clone()
+        size = 1 << (k - 1).bit_length()
+        if size not in self._losses:
+            static_thetas = thetas[-1:].detach().expand(size, -1).clone()
             graph, out = _capture(lambda: batched_losses(self.mlp, self.problem, static_thetas, self._points))
-            self._losses[k] = graph, static_thetas, out
-        graph, static_thetas, out = self._losses[k]
-        static_thetas.copy_(thetas)
+            self._losses[size] = graph, static_thetas, out
+        graph, static_thetas, out = self._losses[size]
+        static_thetas[:k].copy_(thetas)
+        static_thetas[k:].copy_(thetas[-1:].expand(size - k, -1))
         graph.replay()
-        return out.clone()
+        return out[:k].clone()
 
     def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
-        key = id(evaluator)
+        key = id(evaluator)  # unique while the evaluator is held in the cache below
         if key not in self._errors:
             static_theta = theta.detach().clone()
             graph, out = _capture(lambda: evaluator.abs_error(self.mlp, static_theta))
-            self._errors[key] = graph, static_theta, out
-        graph, static_theta, out = self._errors[key]
+            self._errors[key] = evaluator, graph, static_theta, out
+        _, graph, static_theta, out = self._errors[key]
         static_theta.copy_(theta)
         graph.replay()
         return out.clone()
@@ -98,9 +102,11 @@ class GraphedEvaluations:
         """Copy ``points`` into the static buffers (re-capturing everything if their shapes changed)."""
         if points is self._bound:
             return
-        if self._points is None or any(
-            self._points[name].x.shape != pts.x.shape for name, pts in points.items()
-        ):
+        signature = tuple(
+            (name, tuple(pts.x.shape), None if pts.data is None else tuple(pts.data.shape)) for name, pts in points.items()
+        )
+        if signature != self._signature:
+            self._signature = signature
             self._points = {name: Collocation(pts.x.clone(), _clone(pts.data)) for name, pts in points.items()}
             self._linearise, self._losses = None, {}
         else:

@@ -6,7 +6,8 @@ Candidates are evaluated in batched residual passes (``losses`` takes ``K × P``
 By default the search brackets: it first evaluates a window of 6 grid points around a hint (the previous step's
 exponent) and stops when the best of the window lies strictly inside it — the loss along a descent direction falls
 and then rises again, so for a unimodal profile a minimum bracketed inside the window is the grid's argmin. Otherwise
-it evaluates the grid points beyond the window's end where the best lay, in one more pass. ``exhaustive`` evaluates
+it evaluates the grid points beyond the window's end where the best lay, in one more pass; when no point of the
+window lowers the loss, it evaluates every other grid point. ``exhaustive`` evaluates
 all 31 in a single pass.
 """
 from __future__ import annotations
@@ -53,13 +54,17 @@ def grid_search(
     i = min(range(len(found)), key=found.__getitem__)
     best_index, best = start + i, found[i]
     if not exhaustive:
-        if i == 0 and start > 0:
-            extra_start, extra_stop = 0, start
-        elif i == len(found) - 1 or not best < current:
-            extra_start, extra_stop = stop, GRID_SIZE
+        if not best < current:
+            ranges = [(0, start), (stop, GRID_SIZE)]
+        elif i == 0 and start > 0:
+            ranges = [(0, start)]
+        elif i == len(found) - 1:
+            ranges = [(stop, GRID_SIZE)]
         else:
-            extra_start = extra_stop = 0
-        if extra_stop > extra_start:
+            ranges = []
+        for extra_start, extra_stop in ranges:
+            if extra_stop <= extra_start:
+                continue
             extra = _evaluate(losses, theta, direction, extra_start, extra_stop)
             more = extra.tolist()
             j = min(range(len(more)), key=more.__getitem__)

@@ -8,8 +8,9 @@ a pointwise residual ``ρ(x, jet)`` written against the derivatives of a paramet
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
@@ -91,6 +92,8 @@ class Problem:
     """A PDE problem: residual terms on a domain of dimension ``dim``, with the exact solution when known.
 
     ``domain_sampler`` draws points of the whole domain, used to measure the error against ``exact``.
+    ``run_defaults`` are the run options (fields of :class:`pinn_natmom.api.Options`, e.g. ``solver``) that this
+    problem's library recommends where the user sets none.
     """
 
     name: str
@@ -99,6 +102,7 @@ class Problem:
     domain_sampler: Sampler
     exact: Callable[[Tensor], Tensor] | None = None
     description: str = ""
+    run_defaults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -106,6 +110,11 @@ class Problem:
         names = [t.name for t in self.terms]
         if len(set(names)) != len(names):
             raise ValueError(f"problem {self.name!r}: term names must be unique, got {names}")
+        for term in self.terms:
+            dims = term.laplacian_dims
+            if dims is not None and (len(set(dims)) != len(dims) or not all(0 <= j < self.dim for j in dims)):
+                raise ValueError(f"problem {self.name!r}: term {term.name!r} has Laplacian coordinates {dims}; "
+                                 f"they must be distinct and within 0…{self.dim - 1}")
 
     @property
     def term_names(self) -> tuple[str, ...]:

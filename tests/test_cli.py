@@ -44,6 +44,15 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--dtype", "float16"], "dtype"),
         (["--hidden", "64,x"], "hidden"),
         (["--solver", "qr"], "solver"),
+        (["--optimizer", "sgd"], "optimizer"),
+        (["--optimizer", "engd", "--momentum", "0.5"], "momentum"),
+        (["--optimizer", "natural-nesterov", "--momentum", "1.5"], "momentum"),
+        (["--warmup-adam", "-1"], "warmup"),
+        (["--pde", "helmholtz", "--dim", "7"], "dimension"),
+        (["--pde", "helmholtz", "--k", "-2"], "wave number"),
+        (["--pde", "poisson", "--k", "3"], "helmholtz only"),
+        (["--pde", "heat", "--diffusivity", "0"], "diffusivity"),
+        (["--pde", "poisson", "--n-initial", "50"], "no initial term"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
@@ -65,3 +74,8 @@ def test_cuda_without_a_device_is_a_usage_error(tmp_path):
         pytest.skip("a CUDA device is present")
     done = run("--device", "cuda", "--out", str(tmp_path / "r"), "--quiet")
     assert done.returncode == 2 and "CUDA" in done.stderr
+
+
+def test_list_prints_every_problem():
+    done = run("--list")
+    assert done.returncode == 0 and all(name in done.stdout for name in ("poisson", "heat", "helmholtz"))

@@ -190,6 +190,17 @@ def test_grid_search_returns_the_grid_argmin_and_no_step_when_nothing_decreases(
     assert step_grid(theta).shape == (31,) and float(step_grid(theta)[-1]) == 2.0**-30
 
 
+def test_search_away_from_the_hint_finds_a_decrease_only_tiny_steps_give():
+    theta, direction = torch.zeros(1), -torch.ones(1)
+
+    def losses(thetas):  # below L(0) = 0 only for θ < 2^-19; above it, falling towards large steps
+        return torch.where(thetas[:, 0] < 2.0**-19, -thetas[:, 0], 1.0 - thetas[:, 0])
+
+    current = losses(theta.unsqueeze(0))[0]
+    found = grid_search(losses, theta, direction, current, hint=10)
+    assert found.step_size == 2.0**-20
+
+
 def test_coarse_to_fine_agrees_with_exhaustive_on_quadratics():
     generator = torch.Generator().manual_seed(1)
     for _ in range(20):

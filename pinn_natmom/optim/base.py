@@ -115,7 +115,7 @@ class Natural:
             return Found(self.lr, model.losses((origin - self.lr * d).unsqueeze(0))[0], True), state
         found = grid_search(model.losses, origin, d, reference, self.exhaustive_search, state["grid_index"])
         improved = found.index >= 0
-        return Found(found.step_size, found.loss, improved), {**state, "grid_index": max(found.index, 0)}
+        return Found(found.step_size, found.loss, improved), ({**state, "grid_index": found.index} if improved else state)
 
 
 def stack_columns(*vectors: Tensor) -> Tensor:

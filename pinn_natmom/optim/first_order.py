@@ -46,7 +46,8 @@ class Adam:
 @dataclass(frozen=True)
 class LBFGS:
     """``torch.optim.LBFGS`` (strong Wolfe line search), ``max_iter`` inner iterations per step; its state is kept in
-    the optimizer state so the loop can checkpoint it."""
+    the optimizer state so the loop can checkpoint it, and dropped when the points change (curvature pairs from
+    different point sets do not mix). The step size reported is the line search's last one."""
 
     lr: float = 1.0
     max_iter: int = 20
@@ -65,7 +66,7 @@ class LBFGS:
         param = theta.detach().clone().requires_grad_(True)
         optimizer = torch.optim.LBFGS([param], lr=self.lr, max_iter=self.max_iter, history_size=self.history_size,
                                       tolerance_grad=1e-30, tolerance_change=1e-30, line_search_fn="strong_wolfe")
-        if "lbfgs" in state:
+        if "lbfgs" in state and state.get("version") == model.version:
             optimizer.load_state_dict(state["lbfgs"])
 
         def closure() -> Tensor:
@@ -74,4 +75,5 @@ class LBFGS:
             return loss
 
         loss = optimizer.step(closure)
-        return param.detach(), {"lbfgs": optimizer.state_dict()}, StepInfo(self.lr, 0.0, loss)
+        step_size = float(optimizer.state[param].get("t", self.lr))
+        return param.detach(), {"lbfgs": optimizer.state_dict(), "version": model.version}, StepInfo(step_size, 0.0, loss)

@@ -24,6 +24,11 @@ class SPRING(Natural):
     momentum: float = 0.83
     norm_cap: float = 1e-3
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.norm_cap > 0:
+            raise ValueError(f"norm cap must be > 0, got {self.norm_cap}")
+
     def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
         apply, used = self.pseudo_inverse(lin)
         previous = state.get("phi")
@@ -39,4 +44,5 @@ class SPRING(Natural):
             capped = torch.clamp(self.norm_cap**0.5 / phi.norm(), max=self.lr)
             loss = model.losses((theta + capped * phi).unsqueeze(0))[0]
             scale = float(capped)
-        return theta + scale * phi, {**state, "phi": phi}, StepInfo(scale, used, loss)
+        kept = {**state, "phi": phi} if scale > 0 else {k: v for k, v in state.items() if k != "phi"}
+        return theta + scale * phi, kept, StepInfo(scale, used, loss, restarted=scale == 0)

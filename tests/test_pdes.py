@@ -1,0 +1,90 @@
+"""Heat and Helmholtz: derived data, residuals of the exact solution, fast Jacobian, samplers, bad requests."""
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import pdes
+from pdes.manufactured import gradient_of, laplacian_of
+from pinn_natmom.linearise import linearise
+from pinn_natmom.model import MLP
+from pinn_natmom.problem import Jet
+from pinn_natmom.train import sample_points
+
+CASES = [
+    ("heat", dict(dim=1)), ("heat", dict(dim=2, diffusivity=0.1, final_time=0.5)), ("heat", dict(dim=4)),
+    ("helmholtz", dict(dim=1, k=3.0)), ("helmholtz", dict(dim=2)), ("helmholtz", dict(dim=3, k=2.5)),
+]
+
+
+@pytest.mark.parametrize("name,options", CASES)
+def test_exact_solution_makes_every_residual_vanish(name, options):
+    problem = pdes.make(name, **options)
+    generator = torch.Generator().manual_seed(4)
+    for term in problem.terms:
+        x = term.sampler(40, generator)
+        jet = Jet(problem.exact(x), gradient_of(problem.exact)(x), laplacian_of(problem.exact, term.laplacian_dims)(x))
+        rho = term.residual(x, jet, term.collocate(x).data)
+        assert float(rho.abs().max()) < 1e-10 * max(1.0, float(term.collocate(x).data.abs().max()))
+
+
+def test_heat_default_is_the_closed_form_and_points_lie_where_they_should():
+    problem = pdes.heat(dim=1, final_time=2.0)
+    x = torch.tensor([[0.3, 0.7]])
+    assert math.isclose(float(problem.exact(x)), math.exp(-math.pi**2 * 0.7 / 4) * math.sin(0.3 * math.pi), rel_tol=1e-14)
+    assert float(problem.terms[0].data(torch.rand(10, 2)).abs().max()) < 1e-12  # homogeneous equation: f = 0
+    generator = torch.Generator().manual_seed(0)
+    interior, boundary, initial = (t.sampler(200, generator) for t in problem.terms)
+    assert bool(((interior[:, 1] >= 0) & (interior[:, 1] <= 2.0)).all())
+    assert bool(((boundary[:, 0] == 0) | (boundary[:, 0] == 1)).all()) and float(boundary[:, 1].max()) > 1.0
+    assert bool((initial[:, 1] == 0).all())
+
+
+def test_helmholtz_source_is_the_closed_form():
+    k = 4 * math.pi
+    problem = pdes.helmholtz(dim=2)
+    x = torch.rand(15, 2)
+    u = torch.sin(k * x[:, 0]) * torch.sin(k * x[:, 1])
+    torch.testing.assert_close(problem.terms[0].data(x), k * k * u, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("name,options", [("heat", dict(dim=1)), ("heat", dict(dim=3)), ("helmholtz", dict(dim=2, k=5.0))])
+def test_fast_jacobian_equals_torch_func_reference(name, options, device):
+    problem = pdes.make(name, **options)
+    mlp = MLP.of(problem.dim, (7, 5))
+    generator = torch.Generator().manual_seed(1)
+    theta = (mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)).to(device)
+    points = sample_points(problem, {t: 13 for t in problem.term_names}, generator, torch.float64, device)
+    fast, ref = linearise(mlp, problem, theta, points, "forward"), linearise(mlp, problem, theta, points, "reference")
+    assert float((fast.jacobian - ref.jacobian).abs().max() / ref.jacobian.abs().max()) < 1e-10
+    torch.testing.assert_close(fast.residual, ref.residual, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,options,message", [
+    ("helmholtz", dict(dim=7), "dimension"), ("helmholtz", dict(k=-1.0), "wave number"), ("heat", dict(dim=0), "dimension"),
+    ("heat", dict(diffusivity=0.0), "diffusivity"), ("heat", dict(final_time=-1.0), "final time"),
+])
+def test_impossible_requests_are_refused(name, options, message):
+    with pytest.raises(ValueError, match=message):
+        pdes.make(name, **options)
+
+
+def test_source_without_exact_solution():
+    problem = pdes.heat(dim=1, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype))
+    assert problem.exact is None and problem.term_names == ("interior", "boundary", "initial")
+
+
+def test_resonant_wave_numbers_and_mixed_data_are_refused():
+    with pytest.raises(ValueError, match="eigenvalue"):
+        pdes.helmholtz(dim=1, k=4 * math.pi)
+    with pytest.raises(ValueError, match="eigenvalue"):
+        pdes.helmholtz(dim=2, k=5 * math.pi)  # 25 = 3² + 4²
+    assert "14.14" in pdes.helmholtz(dim=1).description  # the 1-d default k = 4.5π is not resonant
+    with pytest.raises(ValueError, match="final time"):
+        pdes.heat(final_time=float("inf"))
+    with pytest.raises(ValueError, match="not both"):
+        pdes.poisson(dim=2, exact=lambda x: x[..., 0], boundary=lambda x: x[..., 1])
+    with pytest.raises(ValueError, match="Laplacian coordinates"):
+        problem = pdes.poisson(dim=2)
+        type(problem)(problem.name, 2, (dataclasses.replace(problem.terms[0], laplacian_dims=(0, 2)),), problem.domain_sampler)
