@@ -16,6 +16,7 @@ from torch import Tensor
 
 from pinn_natmom.problem import Jet, Problem, Term
 
+from .common import data_residual, zero
 from .domains import Box, uniform_boundary, uniform_interior
 from .manufactured import Field, gradient_of, laplacian_of
 
@@ -67,7 +68,6 @@ def heat(
         time_derivative, spatial_laplacian = gradient_of(exact), laplacian_of(exact, spatial)
         source = lambda x: time_derivative(x)[..., dim] - diffusivity * spatial_laplacian(x)
         boundary, initial = exact, exact
-    zero = lambda x: torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
     boundary, initial = boundary or zero, initial or zero
     box = Box((0.0,) * dim + (0.0,), (1.0,) * dim + (float(final_time),))
 
@@ -89,8 +89,3 @@ def heat(
         description=f"∂_t u = {diffusivity:g} Δu + f on [0,1]^{dim} × [0,{final_time:g}]; u* = {formula}",
         run_defaults=RUN_DEFAULTS,
     )
-
-
-def data_residual(x: Tensor, jet: Jet, g: Tensor | None) -> Tensor:
-    """``ρ = u − g`` (boundary and initial data)."""
-    return jet.value - g

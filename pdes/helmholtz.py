@@ -12,10 +12,10 @@ import math
 import torch
 from torch import Tensor
 
-from pinn_natmom.problem import Jet, Problem, Term
+from pinn_natmom.problem import Jet, Problem
 
-from .domains import Box, uniform_boundary, uniform_interior
-from .heat import data_residual
+from .common import dirichlet_problem
+from .domains import Box
 from .manufactured import Field, laplacian_of
 
 MAX_DIM = 3
@@ -64,21 +64,12 @@ def helmholtz(
         laplacian = laplacian_of(exact)
         source = lambda x: -laplacian(x) - k * k * exact(x)
         boundary = exact
-    boundary = boundary or (lambda x: torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device))
-    box = Box.unit(dim)
 
     def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
         """``ρ = −Δu − k²u − f``."""
         return -jet.laplacian - k * k * jet.value - f
 
-    return Problem(
-        name="helmholtz",
-        dim=dim,
-        terms=(
-            Term("interior", interior_residual, uniform_interior(box), data=source, needs=frozenset({"laplacian"})),
-            Term("boundary", data_residual, uniform_boundary(box), data=boundary),
-        ),
-        domain_sampler=uniform_interior(box),
-        exact=exact,
-        description=f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
+    return dirichlet_problem(
+        "helmholtz", Box.unit(dim), interior_residual, source, boundary, exact,
+        f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
     )

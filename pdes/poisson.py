@@ -11,9 +11,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from pinn_natmom.problem import Jet, Problem, Term
+from pinn_natmom.problem import Jet, Problem
 
-from .domains import Box, uniform_boundary, uniform_interior
+from .common import dirichlet_problem
+from .domains import Box
 from .manufactured import laplacian_of
 
 Field = Callable[[Tensor], Tensor]
@@ -40,11 +41,6 @@ def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
     return -jet.laplacian - f
 
 
-def dirichlet_residual(x: Tensor, jet: Jet, g: Tensor | None) -> Tensor:
-    """``ρ = u − g``."""
-    return jet.value - g
-
-
 def poisson(
     dim: int = 2,
     exact: Field | None = None,
@@ -67,16 +63,7 @@ def poisson(
     if exact is not None:
         minus_laplacian = laplacian_of(exact)
         source, boundary = (lambda x: -minus_laplacian(x)), exact
-    boundary = boundary if boundary is not None else (lambda x: torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device))
-    box = Box.unit(dim)
-    return Problem(
-        name="poisson",
-        dim=dim,
-        terms=(
-            Term("interior", interior_residual, uniform_interior(box), data=source, needs=frozenset({"laplacian"})),
-            Term("boundary", dirichlet_residual, uniform_boundary(box), data=boundary),
-        ),
-        domain_sampler=uniform_interior(box),
-        exact=exact,
-        description=f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
+    return dirichlet_problem(
+        "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
+        f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
     )

@@ -1,0 +1,47 @@
+"""Pieces the PDE families share: the data residual, the zero field, and the interior-plus-Dirichlet problem on a box."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from pinn_natmom.problem import Problem, Residual, Term
+
+from .domains import Box, uniform_boundary, uniform_interior
+from .manufactured import Field
+
+
+def data_residual(x: Tensor, jet, g: Tensor | None) -> Tensor:
+    """``ρ = u − g`` (Dirichlet, boundary or initial data)."""
+    return jet.value - g
+
+
+def zero(x: Tensor) -> Tensor:
+    """The zero field, the default boundary data of a problem given by its source alone."""
+    return torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
+
+
+def dirichlet_problem(
+    name: str,
+    box: Box,
+    interior_residual: Residual,
+    source: Field | None,
+    boundary: Field | None,
+    exact: Field | None,
+    description: str,
+    run_defaults: Mapping[str, object] | None = None,
+) -> Problem:
+    """An interior residual (reading the Laplacian) with data ``source``, and ``u = boundary`` (default 0) on every face."""
+    return Problem(
+        name=name,
+        dim=box.dim,
+        terms=(
+            Term("interior", interior_residual, uniform_interior(box), data=source, needs=frozenset({"laplacian"})),
+            Term("boundary", data_residual, uniform_boundary(box), data=boundary or zero),
+        ),
+        domain_sampler=uniform_interior(box),
+        exact=exact,
+        description=description,
+        **({} if run_defaults is None else {"run_defaults": run_defaults}),
+    )
