@@ -8,7 +8,7 @@ from torch import Tensor
 
 from pinn_natmom.problem import Problem, Residual, Term
 
-from .domains import Box, uniform_boundary, uniform_interior
+from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
 from .manufactured import Field
 
 
@@ -31,13 +31,17 @@ def dirichlet_problem(
     exact: Field | None,
     description: str,
     run_defaults: Mapping[str, object] | None = None,
+    sampler: str = "uniform",
 ) -> Problem:
-    """An interior residual (reading the Laplacian) with data ``source``, and ``u = boundary`` (default 0) on every face."""
+    """An interior residual (reading the Laplacian) with data ``source``, and ``u = boundary`` (default 0) on every face.
+
+    ``sampler`` names the interior points' sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`); boundary points are uniform.
+    """
     return Problem(
         name=name,
         dim=box.dim,
         terms=(
-            Term("interior", interior_residual, uniform_interior(box), data=source, needs=frozenset({"laplacian"})),
+            Term("interior", interior_residual, interior_sampler(sampler, box), data=source, needs=frozenset({"laplacian"})),
             Term("boundary", data_residual, uniform_boundary(box), data=boundary or zero),
         ),
         domain_sampler=uniform_interior(box),

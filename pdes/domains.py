@@ -79,3 +79,52 @@ def uniform_boundary(box: Box, faces: tuple[int, ...] | None = None) -> Sampler:
         return points
 
     return sample
+
+
+def sobol_interior(box: Box) -> Sampler:
+    """Scrambled Sobol points in the box (torch's ``SobolEngine``), the scrambling seeded from ``generator``."""
+
+    def sample(n: int, generator: torch.Generator) -> Tensor:
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        engine = torch.quasirandom.SobolEngine(box.dim, scramble=True, seed=seed)
+        return box.scale(engine.draw(n, dtype=torch.float64))
+
+    return sample
+
+
+def latin_hypercube_interior(box: Box) -> Sampler:
+    """Latin hypercube: in every coordinate each of the ``n`` strata ``[i/n, (i+1)/n)`` holds exactly one point."""
+
+    def sample(n: int, generator: torch.Generator) -> Tensor:
+        strata = torch.stack([torch.randperm(n, generator=generator) for _ in range(box.dim)], dim=1)
+        jitter = torch.rand(n, box.dim, generator=generator, dtype=torch.float64)
+        return box.scale((strata + jitter) / n)
+
+    return sample
+
+
+def grid_interior(box: Box) -> Sampler:
+    """The tensor grid of cell centres, ``m`` per coordinate; ``n`` must be ``m^d`` (the same points every draw)."""
+
+    def sample(n: int, generator: torch.Generator) -> Tensor:
+        m = round(n ** (1.0 / box.dim))
+        if m**box.dim != n:
+            raise ValueError(f"the grid sampler needs a number of points that is a {box.dim}-th power, got {n} "
+                             f"(e.g. {max(m, 1) ** box.dim} or {(m + 1) ** box.dim})")
+        axis = (torch.arange(m, dtype=torch.float64) + 0.5) / m
+        mesh = torch.meshgrid(*([axis] * box.dim), indexing="ij")
+        return box.scale(torch.stack([c.reshape(-1) for c in mesh], dim=1))
+
+    return sample
+
+
+INTERIOR_SAMPLERS = {
+    "uniform": uniform_interior, "sobol": sobol_interior, "lhs": latin_hypercube_interior, "grid": grid_interior,
+}
+
+
+def interior_sampler(name: str, box: Box) -> Sampler:
+    """The interior sampler ``name`` of :data:`INTERIOR_SAMPLERS` on ``box``."""
+    if name not in INTERIOR_SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(INTERIOR_SAMPLERS)}")
+    return INTERIOR_SAMPLERS[name](box)

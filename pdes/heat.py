@@ -17,7 +17,7 @@ from torch import Tensor
 from pinn_natmom.problem import Jet, Problem, Term
 
 from .common import data_residual, zero
-from .domains import Box, uniform_boundary, uniform_interior
+from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
 from .manufactured import Field, gradient_of, laplacian_of
 
 DEFAULT_DIFFUSIVITY = 0.25
@@ -46,11 +46,13 @@ def heat(
     source: Field | None = None,
     boundary: Field | None = None,
     initial: Field | None = None,
+    sampler: str = "uniform",
 ) -> Problem:
     """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]``.
 
     Give ``exact`` to derive ``f``, ``g`` and ``u₀``; or ``source`` (and optionally ``boundary`` and ``initial``,
-    default 0) for a problem without a known solution. With neither, :func:`default_exact` is used.
+    default 0) for a problem without a known solution. With neither, :func:`default_exact` is used. ``sampler`` names
+    the interior sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`).
     """
     if dim < 1:
         raise ValueError(f"heat: spatial dimension must be at least 1, got {dim}")
@@ -79,7 +81,7 @@ def heat(
         name="heat",
         dim=dim + 1,
         terms=(
-            Term("interior", interior_residual, uniform_interior(box), data=source,
+            Term("interior", interior_residual, interior_sampler(sampler, box), data=source,
                  needs=frozenset({"grad", "laplacian"}), laplacian_dims=spatial),
             Term("boundary", data_residual, uniform_boundary(box, tuple(range(2 * dim))), data=boundary),
             Term("initial", data_residual, uniform_boundary(box, (2 * dim,)), data=initial),

@@ -42,6 +42,7 @@ def helmholtz(
     exact: Field | None = None,
     source: Field | None = None,
     boundary: Field | None = None,
+    sampler: str = "uniform",
 ) -> Problem:
     """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary (``exact`` or ``source`` as for Poisson;
     ``k`` defaults as in the module docstring)."""
@@ -72,4 +73,5 @@ def helmholtz(
     return dirichlet_problem(
         "helmholtz", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
+        sampler=sampler,
     )

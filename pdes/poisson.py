@@ -46,6 +46,7 @@ def poisson(
     exact: Field | None = None,
     source: Field | None = None,
     boundary: Field | None = None,
+    sampler: str = "uniform",
 ) -> Problem:
     """``−Δu = f`` on ``[0, 1]^d`` with ``u = g`` on the boundary.
 
@@ -66,4 +67,5 @@ def poisson(
     return dirichlet_problem(
         "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
+        sampler=sampler,
     )

@@ -48,6 +48,7 @@ def parser() -> Parser:
     p.add_argument("--pde", default="poisson", help=f"problem to solve: {', '.join(sorted(pdes.PDES))} (default poisson)")
     p.add_argument("--list", action="store_true", help="print the catalogue of problems with their defaults and exit")
     p.add_argument("--dim", type=int, default=None, help="spatial dimension (default: poisson and helmholtz 2, heat 1)")
+    p.add_argument("--sampler", default=None, help="interior points: uniform (default), sobol, lhs, grid (n must be a d-th power)")
     p.add_argument("--k", type=float, default=None, help="wave number of helmholtz (default 4π)")
     p.add_argument("--diffusivity", type=float, default=None, help="κ of heat (default 0.25)")
     p.add_argument("--final-time", type=float, default=None, help="T of heat, time interval [0, T] (default 1)")
@@ -81,7 +82,8 @@ def parser() -> Parser:
     return p
 
 
-PDE_OPTIONS = {"k": ("helmholtz",), "diffusivity": ("heat",), "final_time": ("heat",)}
+PDE_OPTIONS = {"k": ("helmholtz",), "diffusivity": ("heat",), "final_time": ("heat",),
+               "sampler": ("poisson", "heat", "helmholtz")}
 
 
 def problem_from(args: argparse.Namespace):

@@ -53,6 +53,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--pde", "poisson", "--k", "3"], "helmholtz only"),
         (["--pde", "heat", "--diffusivity", "0"], "diffusivity"),
         (["--pde", "poisson", "--n-initial", "50"], "no initial term"),
+        (["--sampler", "halton"], "unknown sampler"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import pdes
+from pdes.domains import Box, interior_sampler
 from pdes.manufactured import gradient_of, laplacian_of
 from pinn_natmom.linearise import linearise
 from pinn_natmom.model import MLP
@@ -88,3 +89,28 @@ def test_resonant_wave_numbers_and_mixed_data_are_refused():
     with pytest.raises(ValueError, match="Laplacian coordinates"):
         problem = pdes.poisson(dim=2)
         type(problem)(problem.name, 2, (dataclasses.replace(problem.terms[0], laplacian_dims=(0, 2)),), problem.domain_sampler)
+
+
+@pytest.mark.parametrize("name", ["uniform", "sobol", "lhs", "grid"])
+def test_interior_samplers_fill_the_box_with_the_right_count(name):
+    box = Box((0.0, 0.0, -1.0), (1.0, 2.0, 1.0))
+    sample = interior_sampler(name, box)
+    x = sample(125, torch.Generator().manual_seed(7))
+    assert x.shape == (125, 3) and x.dtype == torch.float64
+    assert bool((x >= torch.tensor(box.lo)).all() and (x <= torch.tensor(box.hi)).all())
+    again = sample(125, torch.Generator().manual_seed(7))
+    assert torch.equal(x, again)  # deterministic for a seed
+
+
+def test_latin_hypercube_puts_one_point_in_every_stratum_and_grid_refuses_other_counts():
+    x = interior_sampler("lhs", Box.unit(2))(50, torch.Generator().manual_seed(1))
+    for j in range(2):
+        assert sorted((x[:, j] * 50).floor().long().tolist()) == list(range(50))
+    with pytest.raises(ValueError, match="2-th power"):
+        interior_sampler("grid", Box.unit(2))(50, torch.Generator())
+    with pytest.raises(ValueError, match="unknown sampler"):
+        pdes.poisson(dim=2, sampler="halton")
+    problem = pdes.heat(dim=1, sampler="sobol")
+    first = problem.terms[0].sampler(64, torch.Generator().manual_seed(0))
+    second = problem.terms[0].sampler(64, torch.Generator().manual_seed(1))
+    assert not torch.equal(first, second)
