@@ -41,8 +41,3 @@ class Evaluator:
 
     def relative(self, abs_l2: float) -> float:
         return abs_l2 / self.exact_norm if self.exact_norm > 0 else abs_l2
-
-    def errors(self, mlp: MLP, theta: Tensor) -> tuple[float, float]:
-        """``(rel_l2, abs_l2)`` of ``u_θ``."""
-        abs_l2 = self.abs_error(mlp, theta).item()
-        return self.relative(abs_l2), abs_l2

@@ -89,8 +89,7 @@ def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, d
     n_rows, n_params = lin.jacobian.shape
     optimizer = engd_for(case, n_rows, n_params)
     name = optimizer.solver
-    truncated = name in solvers.TRUNCATED
-    regulariser = (solvers.DEFAULT_RCOND[name] if optimizer.rcond is None else optimizer.rcond) if truncated else optimizer.damping
+    regulariser = optimizer.regulariser(name)
 
     model = PointResiduals(mlp, problem, points, evaluations, 0)
 

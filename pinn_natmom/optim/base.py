@@ -99,14 +99,16 @@ class Natural:
         """``grid_index``: the exponent of the last accepted grid step, where the next search starts looking."""
         return {"grid_index": 0}
 
+    def regulariser(self, name: str) -> float:
+        """The ``rcond`` of a truncated solver ``name`` (its default when unset), else the damping ``λ``."""
+        if name in solvers.TRUNCATED:
+            return solvers.DEFAULT_RCOND[name] if self.rcond is None else self.rcond
+        return self.damping
+
     def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, float]:
         """``(rhs ↦ J⁺ rhs, λ_used)`` from one factorisation of the current ``J``."""
         name = solvers.choose(self.solver, *lin.jacobian.shape)
-        if name in solvers.TRUNCATED:
-            regulariser = solvers.DEFAULT_RCOND[name] if self.rcond is None else self.rcond
-        else:
-            regulariser = self.damping
-        return solvers.factorize(name, lin.jacobian, regulariser)
+        return solvers.factorize(name, lin.jacobian, self.regulariser(name))
 
     def step(self, model: Residuals, origin: Tensor, d: Tensor, reference: Tensor, state: State) -> tuple[Found, State]:
         """The step ``origin − α d``: ``α`` by the grid line search against the loss ``reference`` (at the current θ),

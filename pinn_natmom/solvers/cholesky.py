@@ -46,12 +46,6 @@ def factor_damped(a: Tensor, damping: float, overwrite: bool = False) -> tuple[T
     raise FactorizationError(f"could not factorise the {a.shape[0]}×{a.shape[0]} system even with damping {lam:.3g}")
 
 
-def solve_damped(a: Tensor, b: Tensor, damping: float, overwrite: bool = False) -> tuple[Tensor, float]:
-    """``((A + λI)⁻¹ B, λ_used)`` for ``B`` of shape ``n`` or ``n × m``."""
-    factor, used = factor_damped(a, damping, overwrite)
-    return cholesky_apply(factor, b), used
-
-
 def cholesky_apply(factor: Tensor, b: Tensor) -> Tensor:
     """``(L Lᵀ)⁻¹ B`` for ``B`` of shape ``n`` or ``n × m``."""
     x = torch.cholesky_solve(b.unsqueeze(-1) if b.dim() == 1 else b, factor)
