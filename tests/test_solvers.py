@@ -91,3 +91,15 @@ def test_cholesky_raises_damping_for_indefinite_matrices_and_never_returns_nan()
     factor, used = factor_damped(a, 0.0)
     x = cholesky_apply(factor, torch.ones(3))
     assert used > 1e-14 and bool(torch.isfinite(x).all())
+
+
+@pytest.mark.parametrize("shape", [(40, 25), (25, 40)])
+def test_one_factorisation_applies_to_several_right_hand_sides(shape, device):
+    j, rhs = torch.randn(*shape, device=device), torch.randn(shape[0], 3, device=device)
+    for name in solvers.SOLVERS:
+        apply, _ = solvers.factorize(name, j, 1e-3 if name in ("dense", "woodbury") else 1e-10)
+        both = apply(rhs)
+        for column in range(3):
+            torch.testing.assert_close(both[:, column], apply(rhs[:, column]), rtol=1e-10, atol=1e-10)
+            reference = dense_reference(j.cpu(), rhs[:, column].cpu(), 1e-3 if name in ("dense", "woodbury") else 0.0)
+            torch.testing.assert_close(both[:, column].cpu(), reference, rtol=1e-8, atol=1e-10)
