@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -13,7 +12,7 @@ from .linearise import JACOBIAN_METHODS
 from .model import MLP
 from .problem import Problem
 from .solvers import SOLVER_NAMES, choose
-from .train import FitConfig, fit
+from .train import FitConfig, Hooks, Snapshot, fit
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 DEVICES = ("auto", "cpu", "cuda")
@@ -98,10 +97,17 @@ class Result:
             return self.mlp.forward(self.theta, x.to(dtype=self.theta.dtype, device=self.theta.device))
 
 
+def solver_for(problem: Problem, options: Options) -> str:
+    """The solver a run uses: ``options.solver``, with ``auto`` resolved for the problem's point count and network."""
+    n_rows = sum(options.n_points[name] for name in problem.term_names)
+    return choose(options.solver, n_rows, MLP.of(problem.dim, options.hidden).num_params)
+
+
 def solve(
     problem: Problem,
     options: Options | None = None,
-    on_step: Callable[[dict[str, float]], None] | None = None,
+    hooks: Hooks = Hooks(),
+    resume: Snapshot | None = None,
     **overrides: object,
 ) -> Result:
     """Train a PINN for ``problem`` and return the trained field with its history and metrics.
@@ -109,7 +115,8 @@ def solve(
     ``options`` (or keyword overrides of its fields, e.g. ``steps=50, hidden=(32, 32)``) set the run. Without
     ``options``, the problem's ``run_defaults`` (e.g. heat's ``solver="pinv"``) fill the fields the overrides leave
     unset; an explicit ``options`` is taken as it is. Point counts are taken for the problem's terms (``n_points``
-    may name others).
+    may name others). ``hooks`` are called by the loop (progress, checkpoints, interruption; :class:`Hooks`);
+    ``resume`` continues a run from a :class:`Snapshot` of it, taken with the same problem and options.
     """
     unknown = sorted(set(problem.run_defaults) - {f.name for f in dataclasses.fields(Options)})
     if unknown:
@@ -121,7 +128,7 @@ def solve(
     device = options.resolved_device()
     mlp = MLP.of(problem.dim, options.hidden)
     n_points = {name: options.n_points[name] for name in problem.term_names}
-    solver = choose(options.solver, sum(n_points.values()), mlp.num_params)
+    solver = solver_for(problem, options)
     optimizer = optim.make(options.optimizer, damping=options.damping, rcond=options.rcond, solver=solver,
                            line_search=options.line_search, lr=options.lr, momentum=options.momentum)
     if options.warmup_adam:
@@ -139,7 +146,7 @@ def solve(
         target_rel_l2=options.target_rel_l2,
         cuda_graphs=options.cuda_graphs,
     )
-    fitted = fit(problem, mlp, optimizer, config, on_step=on_step)
+    fitted = fit(problem, mlp, optimizer, config, hooks, resume)
     last = fitted.history[-1]
     metrics: dict[str, object] = {
         "pde": problem.name,
@@ -152,6 +159,8 @@ def solve(
         "steps": int(last["step"]),
         "wall_time_s": last["wall_time_s"],
         "stop_reason": fitted.stop_reason,
+        "rejected_updates": fitted.rejected,
+        "failure": fitted.failure,
         "num_params": mlp.num_params,
         "device": str(device),
     }

@@ -1,7 +1,8 @@
 """The run folder a solve leaves behind: config.json, history.csv, metrics.json and checkpoint.pt.
 
 Every file is written to a temporary name in the same folder and renamed into place, so a crash mid-write never
-leaves a truncated file where a good one stood.
+leaves a truncated file where a good one stood. Before a new checkpoint replaces ``checkpoint.pt``, the old one is
+kept as ``checkpoint-previous.pt``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from typing import Any
 
 import torch
 
-from .train import HISTORY_COLUMNS
+from .train import HISTORY_COLUMNS, Snapshot, to_device
+
+CONFIG, HISTORY, METRICS = "config.json", "history.csv", "metrics.json"
+CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.pt", "checkpoint-previous.pt"
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used, reported in one line."""
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -50,11 +59,42 @@ def write_history(path: Path, rows: Iterable[Mapping[str, float]]) -> None:
     write_atomic(path, buffer.getvalue().encode())
 
 
-def write_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
-    """A checkpoint of tensors and plain values, loadable with ``torch.load(weights_only=True)``."""
+def write_checkpoint(run_dir: Path, snapshot: Snapshot, network: Mapping[str, Any]) -> None:
+    """``checkpoint.pt``: the :class:`~pinn_natmom.train.Snapshot` (tensors on the CPU) and the network shape,
+    loadable with ``torch.load(weights_only=True)``; the checkpoint it replaces becomes ``checkpoint-previous.pt``."""
+    payload = {
+        "format": CHECKPOINT_FORMAT, "step": snapshot.step, "theta": snapshot.theta.detach().cpu(),
+        "optimizer_state": to_device(snapshot.optimizer_state, torch.device("cpu")), "points_rng": snapshot.points_rng,
+        "points_version": snapshot.points_version, "history": snapshot.history, "elapsed": snapshot.elapsed,
+        **network,
+    }
     buffer = io.BytesIO()
-    torch.save(dict(payload), buffer)
-    write_atomic(path, buffer.getvalue())
+    torch.save(payload, buffer)
+    current = run_dir / CHECKPOINT
+    if current.exists():
+        write_atomic(run_dir / PREVIOUS_CHECKPOINT, current.read_bytes())
+    write_atomic(current, buffer.getvalue())
+
+
+def read_checkpoint(path: Path) -> Snapshot:
+    """The snapshot in a checkpoint file, or :class:`CheckpointError` saying what is wrong (missing, truncated,
+    not a checkpoint) and, when there is one, which previous checkpoint to resume from instead."""
+    previous = path.with_name(PREVIOUS_CHECKPOINT)
+    fallback = f"; the previous checkpoint {previous} may be used instead (--resume {previous})" if previous != path and previous.exists() else ""
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}{fallback}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many types for damaged files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"the checkpoint {path} is truncated or damaged ({reason}){fallback}") from None
+    keys = {"format", "step", "theta", "optimizer_state", "points_rng", "points_version", "history", "elapsed"}
+    if not isinstance(payload, dict) or not keys <= set(payload):
+        raise CheckpointError(f"{path} is not a checkpoint of this program (missing {sorted(keys - set(payload or {}))}){fallback}")
+    if payload["format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {payload['format']}, this version reads {CHECKPOINT_FORMAT}")
+    return Snapshot(int(payload["step"]), payload["theta"], payload["optimizer_state"], payload["points_rng"],
+                    int(payload["points_version"]), list(payload["history"]), float(payload["elapsed"]))
 
 
 def environment(device: torch.device) -> dict[str, str]:

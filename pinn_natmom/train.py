@@ -6,9 +6,11 @@ solution, and the step size and damping of update ``k``.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -19,6 +21,7 @@ from .linearise import Points
 from .model import MLP
 from .optim import State, needs_jacobian
 from .problem import Problem
+from .solvers import FactorizationError, NonFiniteError
 
 HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping")
 EVAL_SEED = 20_231_000
@@ -47,11 +50,49 @@ class FitConfig:
 
 
 @dataclass
+class Snapshot:
+    """The loop after ``step`` updates, enough to continue it exactly: ``θ``, the optimizer state, the state of the
+    point generator before the current points were drawn (they are drawn again from it), the points' version, the
+    history so far and the training clock."""
+
+    step: int
+    theta: Tensor
+    optimizer_state: State
+    points_rng: Tensor
+    points_version: int
+    history: list[dict[str, float]]
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Calls out of the loop: ``on_step(row)`` after every logged row; ``on_checkpoint(snapshot)`` every
+    ``checkpoint_every`` updates (0: never) and once when the loop ends, for whatever reason; ``should_stop()``
+    before every update (``True`` ends the run as ``interrupted``)."""
+
+    on_step: Callable[[dict[str, float]], None] | None = None
+    on_checkpoint: Callable[[Snapshot], None] | None = None
+    checkpoint_every: int = 0
+    should_stop: Callable[[], bool] | None = None
+
+
+@dataclass
 class FitResult:
+    """``stop_reason`` is ``steps``, ``time_limit``, ``target_rel_l2``, ``interrupted`` or ``diverged`` (then
+    ``failure`` says why and ``θ`` is the last good one); ``rejected`` counts the updates retried by the guard."""
+
     theta: Tensor
     history: list[dict[str, float]]
     stop_reason: str
     state: State
+    rejected: int = 0
+    failure: str | None = None
+
+
+MAX_ATTEMPTS = 4
+"""Tries of one update before the run stops as diverged: the first with the optimizer as given, then three with
+:meth:`cautious` copies (more damping, larger cut-off, smaller fixed step)."""
+STEP_FAILURES = (NonFiniteError, FactorizationError, torch.linalg.LinAlgError)
 
 
 def sample_points(problem: Problem, counts: Mapping[str, int], generator: torch.Generator, dtype, device) -> Points:
@@ -70,50 +111,113 @@ def fit(
     mlp: MLP,
     optimizer,
     config: FitConfig,
-    theta: Tensor | None = None,
-    on_step: Callable[[dict[str, float]], None] | None = None,
+    hooks: Hooks = Hooks(),
+    resume: Snapshot | None = None,
 ) -> FitResult:
-    """Train ``θ`` (initialised from the seed when not given) and return it with the history."""
-    point_generator = torch.Generator().manual_seed(config.seed + 1)
-    if theta is None:
-        theta = mlp.init(torch.Generator().manual_seed(config.seed), config.dtype, config.device)
-    evaluator = Evaluator.for_problem(problem, config.n_eval, EVAL_SEED, config.dtype, config.device)
-    points = sample_points(problem, config.n_points, point_generator, config.dtype, config.device)
-    state = optimizer.init(theta)
-    evaluations = make_evaluations(mlp, problem, config.jacobian, torch.device(config.device), config.cuda_graphs)
-    history: list[dict[str, float]] = []
+    """Train ``θ`` from the seed's initialisation, or continue from ``resume``, and return it with the history.
 
-    def record(step: int, started: float, loss: Tensor, step_size: float, damping: float) -> dict[str, float]:
-        scalars = [loss.reshape(()).to(theta.dtype)] + ([evaluations.abs_error(evaluator, theta)] if evaluator else [])
-        loss_value, *error = torch.stack(scalars).tolist()
+    Divergence guard: an update that raises on NaN or infinity (in ``J``, ``r`` or the direction), whose
+    factorisation fails, or whose new ``θ`` or loss is not finite is rejected and retried from the same ``θ`` with a
+    new linearisation and a :meth:`cautious` optimizer, up to :data:`MAX_ATTEMPTS` times; then the run stops as
+    ``diverged`` with the last good ``θ``.
+    """
+    dtype, device = config.dtype, torch.device(config.device)
+    point_generator = torch.Generator()
+    if resume is None:
+        point_generator.manual_seed(config.seed + 1)
+        theta = mlp.init(torch.Generator().manual_seed(config.seed), dtype, device)
+        state, version, history, elapsed = optimizer.init(theta), 0, [], 0.0
+    else:
+        point_generator.set_state(resume.points_rng)
+        theta = resume.theta.to(dtype=dtype, device=device)
+        state, version = to_device(resume.optimizer_state, device), resume.points_version
+        history, elapsed = [dict(row) for row in resume.history], resume.elapsed
+    evaluator = Evaluator.for_problem(problem, config.n_eval, EVAL_SEED, dtype, device)
+    points_rng = point_generator.get_state()
+    points = sample_points(problem, config.n_points, point_generator, dtype, device)
+    evaluations = make_evaluations(mlp, problem, config.jacobian, device, config.cuda_graphs)
+    model = PointResiduals(mlp, problem, points, evaluations, version=version)
+    started = time.perf_counter() - elapsed
+
+    def measure(step: int, at: Tensor, loss: Tensor, step_size: float, damping: float) -> dict[str, float] | None:
+        """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite (one synchronisation)."""
+        scalars = [loss.reshape(()).to(at.dtype), torch.isfinite(at).all().to(at.dtype)]
+        if evaluator:
+            scalars.append(evaluations.abs_error(evaluator, at))
+        loss_value, finite, *error = torch.stack(scalars).tolist()
+        if not (finite and math.isfinite(loss_value)):
+            return None
         rel, absolute = (evaluator.relative(error[0]), error[0]) if evaluator else (float("nan"), float("nan"))
-        row = dict(zip(HISTORY_COLUMNS, (step, time.perf_counter() - started, loss_value, rel, absolute, step_size, damping), strict=True))
-        history.append(row)
-        if on_step is not None:
-            on_step(row)
-        return row
+        values = (step, time.perf_counter() - started, loss_value, rel, absolute, step_size, damping)
+        return dict(zip(HISTORY_COLUMNS, values, strict=True))
 
-    model = PointResiduals(mlp, problem, points, evaluations, version=0)
-    started = time.perf_counter()
-    row = record(0, started, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
-    reason = "steps"
-    for step in range(1, config.steps + 1):
+    def log(row: dict[str, float]) -> None:
+        history.append(row)
+        if hooks.on_step is not None:
+            hooks.on_step(row)
+
+    def snapshot() -> Snapshot:
+        return Snapshot(int(history[-1]["step"]), theta, state, points_rng, model.version, history,
+                        time.perf_counter() - started)
+
+    if resume is None:
+        first = measure(0, theta, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
+        if first is None:
+            raise NonFiniteError("the initial loss is not finite: check the problem's data and source term")
+        log(first)
+    row, reason, rejected, failure, saved = history[-1], "steps", 0, None, -1
+    for step in range(int(row["step"]) + 1, config.steps + 1):
         if _reached(row, config.target_rel_l2):
             reason = "target_rel_l2"
             break
         if config.time_limit is not None and row["wall_time_s"] >= config.time_limit:
             reason = "time_limit"
             break
+        if hooks.should_stop is not None and hooks.should_stop():
+            reason = "interrupted"
+            break
         if config.resample_every and step > 1 and (step - 1) % config.resample_every == 0:
-            points = sample_points(problem, config.n_points, point_generator, config.dtype, config.device)
+            points_rng = point_generator.get_state()
+            points = sample_points(problem, config.n_points, point_generator, dtype, device)
             model = PointResiduals(mlp, problem, points, evaluations, version=model.version + 1)
-        lin = evaluations.linearise(theta, points) if needs_jacobian(optimizer, state) else None
-        theta, state, info = optimizer.update(state, theta, lin, model)
-        row = record(step, started, info.loss, info.step_size, info.damping)
+        trying = optimizer
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                lin = evaluations.linearise(theta, points) if needs_jacobian(trying, state) else None
+                new_theta, new_state, info = trying.update(state, theta, lin, model)
+                new_row = measure(step, new_theta, info.loss, info.step_size, info.damping)
+                failure = None if new_row is not None else f"the loss or θ after update {step} is not finite"
+            except STEP_FAILURES as error:
+                failure = f"update {step} failed: {error}"
+            if failure is None:
+                break
+            rejected += 1
+            trying = trying.cautious()
+        if failure is not None:
+            reason, failure = "diverged", f"{failure} (rejected {MAX_ATTEMPTS} times with growing regularisation)"
+            break
+        theta, state, row = new_theta, new_state, new_row
+        log(row)
+        if hooks.on_checkpoint is not None and hooks.checkpoint_every and step % hooks.checkpoint_every == 0:
+            hooks.on_checkpoint(snapshot())
+            saved = step
     else:
         if _reached(row, config.target_rel_l2):
             reason = "target_rel_l2"
-    return FitResult(theta, history, reason, state)
+    if hooks.on_checkpoint is not None and saved != row["step"]:
+        hooks.on_checkpoint(snapshot())
+    return FitResult(theta, history, reason, state, rejected, failure)
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """``value`` with every tensor inside dicts, lists and tuples moved to ``device``."""
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    return value
 
 
 def _reached(row: Mapping[str, float], target: float | None) -> bool:

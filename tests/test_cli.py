@@ -1,7 +1,9 @@
 import csv
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,93 @@ def test_cuda_without_a_device_is_a_usage_error(tmp_path):
 def test_list_prints_every_problem():
     done = run("--list")
     assert done.returncode == 0 and all(name in done.stdout for name in ("poisson", "heat", "helmholtz"))
+
+
+SMALL = ["--hidden", "12", "--n-interior", "150", "--n-boundary", "40", "--n-eval", "300", "--quiet"]
+
+
+def history_of(out):
+    return [{k: v for k, v in row.items() if k != "wall_time_s"} for row in csv.DictReader((out / "history.csv").open())]
+
+
+def test_toml_config_flags_override_it_and_config_json_repeats_the_run(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('pde = "poisson"\nhidden = [12]\nn-interior = 150\nn_boundary = 40\nn_eval = 300\nsteps = 50\nquiet = true\n')
+    first = run("--config", str(toml), "--steps", "5", "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert saved["steps"] == 5 and saved["hidden"] == [12] and saved["n_interior"] == 150 and saved["solver"] == "auto"
+    assert "out" not in saved and saved["solver_used"] == "pinv"
+    again = run("--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert history_of(tmp_path / "b") == history_of(tmp_path / "a") and len(history_of(tmp_path / "a")) == 6
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
+    args = ["--pde", "poisson", "--hidden", "16,16", "--n-interior", "400", "--n-boundary", "80", "--n-eval", "300",
+            "--optimizer", "natural-heavy-ball", "--resample-every", "4", "--steps", "24", "--checkpoint-every", "1",
+            "--quiet"]
+    whole = run(*args, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "cut"
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "solve.py"), *args, "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    cut_at = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
+    assert 1 <= cut_at < 24
+    resumed = run("--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    final = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert final["step"] == 24
+    assert torch.equal(final["theta"], torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["theta"])
+    assert history_of(out) == history_of(tmp_path / "whole")
+    assert json.loads((out / "metrics.json").read_text())["stop_reason"] == "steps"
+
+
+def test_truncated_checkpoint_is_a_usage_error_and_the_previous_one_resumes(tmp_path):
+    out = tmp_path / "r"
+    assert run(*SMALL, "--steps", "4", "--checkpoint-every", "2", "--out", str(out)).returncode == 0
+    checkpoint = out / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    done = run("--resume", str(out), "--steps", "6")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "truncated" in lines[0] and "checkpoint-previous.pt" in lines[0]
+    again = run("--resume", str(out / "checkpoint-previous.pt"), "--steps", "6", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert torch.load(checkpoint, weights_only=True)["step"] == 6
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "cannot read"),
+        ("steps = = 3", "not valid TOML"),
+        ("stepz = 3", "did you mean 'steps'"),
+        ("steps = 2.5", "'steps' must be an integer"),
+        ("hidden = [32, -1]", "hidden widths"),
+        ("optimizer = 'sgd'", "'optimizer' must be one of"),
+        ("line_search = 'yes'", "true or false"),
+    ],
+)
+def test_bad_config_files_exit_2_naming_the_key(content, message, tmp_path):
+    path = tmp_path / "run.toml"
+    if content is not None:
+        path.write_text(content + "\n")
+    done = run("--config", str(path), "--out", str(tmp_path / "r"), "--quiet")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_resume_refuses_changed_settings_and_folders_that_are_not_runs(tmp_path):
+    out = tmp_path / "r"
+    assert run(*SMALL, "--steps", "2", "--out", str(out)).returncode == 0
+    changed = run("--resume", str(out), "--hidden", "20")
+    assert changed.returncode == 2 and "--hidden" in changed.stderr and len(changed.stderr.strip().splitlines()) == 1
+    empty = run("--resume", str(tmp_path))
+    assert empty.returncode == 2 and "not a run folder" in empty.stderr

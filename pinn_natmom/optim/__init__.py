@@ -71,6 +71,9 @@ class WarmStart:
     def needs_jacobian_at(self, state: State) -> bool:
         return (self.first if state["count"] < self.steps else self.then).needs_jacobian
 
+    def cautious(self) -> WarmStart:
+        return dataclasses.replace(self, first=self.first.cautious(), then=self.then.cautious())
+
     def init(self, theta: Tensor) -> State:
         return {"count": 0, "first": self.first.init(theta), "then": self.then.init(theta)}
 

@@ -7,6 +7,7 @@ checkpoints.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -94,6 +95,13 @@ class Natural:
             raise ValueError(f"momentum must lie in [0, 1), got {self.momentum}")
         if self.solver not in solvers.SOLVER_NAMES:
             raise ValueError(f"unknown solver {self.solver!r}; choose from {', '.join(solvers.SOLVER_NAMES)}")
+
+    def cautious(self) -> Natural:
+        """A more conservative copy, to retry a rejected step: ``λ`` ×100 (at least 10⁻¹⁰), the cut-off ×10 (at
+        most 10⁻²), the fixed step halved."""
+        rcond = self.rcond if self.rcond is not None else solvers.DEFAULT_RCOND.get(self.solver, max(solvers.DEFAULT_RCOND.values()))
+        return dataclasses.replace(self, damping=max(100.0 * self.damping, 1e-10), rcond=min(10.0 * rcond, 1e-2),
+                                   lr=self.lr if self.line_search else self.lr / 2)
 
     def init(self, theta: Tensor) -> State:
         """``grid_index``: the exponent of the last accepted grid step, where the next search starts looking."""

@@ -5,6 +5,7 @@ loss at the parameters where the gradient was taken (no extra evaluation at the 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -29,6 +30,10 @@ class Adam:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
+
+    def cautious(self) -> Adam:
+        """The same with the learning rate halved, to retry a rejected step."""
+        return dataclasses.replace(self, lr=self.lr / 2)
 
     def init(self, theta: Tensor) -> State:
         return {"m": torch.zeros_like(theta), "v": torch.zeros_like(theta), "t": 0}
@@ -58,6 +63,10 @@ class LBFGS:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
+
+    def cautious(self) -> LBFGS:
+        """The same with the initial step halved, to retry a rejected step."""
+        return dataclasses.replace(self, lr=self.lr / 2)
 
     def init(self, theta: Tensor) -> State:
         return {}

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from . import dense, pinv, svd, woodbury
-from .cholesky import NOT_FINITE, FactorizationError
+from .cholesky import NOT_FINITE, FactorizationError, NonFiniteError
 
 Apply = Callable[[Tensor], Tensor]
 Factorizer = Callable[[Tensor, float], tuple[Apply, float]]
@@ -62,7 +62,7 @@ def check_inputs(jacobian: Tensor, rhs: Tensor | None, damping: float) -> None:
 def factorize(name: str, jacobian: Tensor, damping: float) -> tuple[Apply, float]:
     """``(rhs ↦ J⁺ rhs, λ_used)`` by the solver ``name`` (or ``"auto"``).
 
-    Non-finite entries in ``J`` raise ``ValueError``: the Cholesky solvers detect them while factorising, the
+    Non-finite entries in ``J`` raise :class:`NonFiniteError` (a ``ValueError``): the Cholesky solvers detect them while factorising, the
     truncated ones when the eigen/singular-value solver fails; :func:`check_finite` catches the rest in the result.
     """
     check_inputs(jacobian, None, damping)
@@ -71,14 +71,14 @@ def factorize(name: str, jacobian: Tensor, damping: float) -> tuple[Apply, float
         return SOLVERS[resolved](jacobian, damping)
     except torch.linalg.LinAlgError:
         if not bool(torch.isfinite(jacobian).all()):
-            raise ValueError(NOT_FINITE) from None
+            raise NonFiniteError(NOT_FINITE) from None
         raise
 
 
 def check_finite(direction: Tensor) -> Tensor:
-    """``direction`` itself, or ``ValueError`` when it holds NaN or infinity (one host synchronisation)."""
+    """``direction`` itself, or :class:`NonFiniteError` when it holds NaN or infinity (one host synchronisation)."""
     if not bool(torch.isfinite(direction).all()):
-        raise ValueError(NOT_FINITE)
+        raise NonFiniteError(NOT_FINITE)
     return direction
 
 
@@ -90,6 +90,6 @@ def direction(name: str, jacobian: Tensor, rhs: Tensor, damping: float) -> tuple
 
 
 __all__ = [
-    "SOLVERS", "SOLVER_NAMES", "TRUNCATED", "DEFAULT_RCOND", "FactorizationError",
+    "SOLVERS", "SOLVER_NAMES", "TRUNCATED", "DEFAULT_RCOND", "FactorizationError", "NonFiniteError",
     "choose", "factorize", "direction", "check_finite",
 ]

@@ -17,6 +17,10 @@ MAX_TRIES = 30
 NOT_FINITE = "the Jacobian or the residual contains NaN or infinity"
 
 
+class NonFiniteError(ValueError):
+    """NaN or infinity in the system or in its solution."""
+
+
 class FactorizationError(RuntimeError):
     """The damped system could not be factorised even with the largest damping tried."""
 
@@ -39,7 +43,7 @@ def factor_damped(a: Tensor, damping: float, overwrite: bool = False) -> tuple[T
         factor, info = torch.linalg.cholesky_ex(shifted)
         finite, factorised = torch.stack([finite_input, info == 0]).tolist()
         if not finite:
-            raise ValueError(NOT_FINITE)
+            raise NonFiniteError(NOT_FINITE)
         if factorised:
             return factor, lam
         lam = max(10.0 * lam, float(floor))
