@@ -47,5 +47,6 @@ def dirichlet_problem(
         domain_sampler=uniform_interior(box),
         exact=exact,
         description=description,
+        bounds=box.bounds,
         **({} if run_defaults is None else {"run_defaults": run_defaults}),
     )

@@ -36,6 +36,11 @@ class Box:
         return len(self.lo)
 
     @property
+    def bounds(self) -> tuple[tuple[float, float], ...]:
+        """``((lo_1, hi_1), …, (lo_d, hi_d))``."""
+        return tuple(zip(self.lo, self.hi, strict=True))
+
+    @property
     def widths(self) -> Tensor:
         return torch.tensor(self.hi, dtype=torch.float64) - torch.tensor(self.lo, dtype=torch.float64)
 

@@ -90,4 +90,6 @@ def heat(
         exact=exact,
         description=f"∂_t u = {diffusivity:g} Δu + f on [0,1]^{dim} × [0,{final_time:g}]; u* = {formula}",
         run_defaults=RUN_DEFAULTS,
+        bounds=box.bounds,
+        time_axis=dim,
     )

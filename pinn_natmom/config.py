@@ -9,11 +9,12 @@ for ``hidden``, ``solver`` and the point counts is the problem's recommendation.
 """
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,43 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dtype", "str", "float64", "floating-point type", DTYPE_NAMES),
     Setting("checkpoint_every", "int", 10, "write checkpoint.pt every k steps (0: only at the end and on interrupt)",
             decides_run=False, resumable=True),
+    Setting("plots", "bool", True, "write the VTK files and PNG pictures at the end of the run", decides_run=False,
+            resumable=True),
+    Setting("grid", "int", None, "grid points per axis of the VTK files and pictures (default 1000 on a line, 200 on a "
+            "surface, 64 in a volume, fewer beyond 10 input coordinates)", decides_run=False, resumable=True),
+    Setting("frames", "int", 11, "output times of heat, evenly spaced over [0, T]", decides_run=False, resumable=True),
+    Setting("slice", "str", None, 'coordinates to vary and fixed values, e.g. "x1,x3" or "x1,x3;x2=0.25" '
+            "(default: the whole domain up to 3 coordinates, else x1,x2 through the centre)", decides_run=False,
+            resumable=True),
     Setting("out", "path", None, "run folder (default results/runs/<pde>-<timestamp>)", decides_run=False),
     Setting("overwrite", "bool", False, "write into an existing run folder", decides_run=False),
     Setting("quiet", "bool", False, "no progress bar, only the summary line", decides_run=False, resumable=True),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """The settings ``names`` as flags of ``parser`` (``--n-interior``; yes/no settings also as ``--no-…``), each with
+    default ``None`` so that a flag given can be told from one left out."""
+    types = {"int": int, "float": float, "str": str, "widths": _widths_argument, "path": Path}
+    for s in (BY_NAME[name] for name in names):
+        text = s.help if s.default is None else f"{s.help} (default {s.default})"
+        if s.kind == "bool":
+            parser.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            parser.add_argument(s.flag, type=types[s.kind], default=None, choices=s.choices, help=text)
+
+
+def _widths_argument(text: str) -> tuple[int, ...]:
+    try:
+        return widths(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def given(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line (flags left out are ``None`` and not included)."""
+    return {name: value for name, value in vars(args).items() if name in BY_NAME and value is not None}
 
 
 def defaults() -> dict[str, Any]:

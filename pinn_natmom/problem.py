@@ -92,6 +92,8 @@ class Problem:
     """A PDE problem: residual terms on a domain of dimension ``dim``, with the exact solution when known.
 
     ``domain_sampler`` draws points of the whole domain, used to measure the error against ``exact``.
+    ``bounds`` are the extents ``(lo_j, hi_j)`` of the domain's bounding box per input coordinate (``None``: not
+    stated); ``time_axis`` is the input coordinate that is time, if any (heat: the last one).
     ``run_defaults`` are the run options (fields of :class:`pinn_natmom.api.Options`, e.g. ``solver``) that this
     problem's library recommends where the user sets none.
     """
@@ -103,6 +105,8 @@ class Problem:
     exact: Callable[[Tensor], Tensor] | None = None
     description: str = ""
     run_defaults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    bounds: tuple[tuple[float, float], ...] | None = None
+    time_axis: int | None = None
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -115,7 +119,17 @@ class Problem:
             if dims is not None and (len(set(dims)) != len(dims) or not all(0 <= j < self.dim for j in dims)):
                 raise ValueError(f"problem {self.name!r}: term {term.name!r} has Laplacian coordinates {dims}; "
                                  f"they must be distinct and within 0…{self.dim - 1}")
+        if self.bounds is not None and (len(self.bounds) != self.dim or any(lo >= hi for lo, hi in self.bounds)):
+            raise ValueError(f"problem {self.name!r}: bounds must be {self.dim} pairs (lo, hi) with lo < hi, got {self.bounds}")
+        if self.time_axis is not None and not 0 <= self.time_axis < self.dim:
+            raise ValueError(f"problem {self.name!r}: time axis must be within 0…{self.dim - 1}, got {self.time_axis}")
 
     @property
     def term_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.terms)
+
+    @property
+    def coordinate_names(self) -> tuple[str, ...]:
+        """``x1, x2, …`` for the spatial coordinates in order and ``t`` for the time axis, e.g. ``("x1", "t")``."""
+        spatial = iter(range(1, self.dim + 1))
+        return tuple("t" if j == self.time_axis else f"x{next(spatial)}" for j in range(self.dim))

@@ -4,14 +4,15 @@
     python scripts/solve.py --config run.toml --steps 200
     python scripts/solve.py --resume results/runs/poisson-20261122-101500
 
-Writes config.json, history.csv, metrics.json and checkpoint.pt into the run folder (--out, default
-results/runs/<pde>-<timestamp>/). Every option can also come from a TOML file (--config; flags override it);
+Writes config.json, history.csv, metrics.json, checkpoint.pt, VTK files for ParaView and PNG pictures into the
+run folder (--out, default results/runs/<pde>-<timestamp>/). Every option can also come from a TOML file (--config; flags override it);
 --config RUN_DIR/config.json repeats a run. Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and
 exits; --resume RUN_DIR continues from it. Usage errors exit with status 2 and a one-line message.
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 import signal
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from tqdm import tqdm
 
 from pinn_natmom import api, config, runfolder, runs
+from pinn_natmom.export import RenderOptions, render_run, section_for
 from pinn_natmom.solvers import FactorizationError, NonFiniteError
 from pinn_natmom.train import Hooks, Snapshot
 
@@ -35,17 +37,12 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as for every other usage error
+        if message.startswith("unrecognized arguments:"):
+            flags = [a for action in self._actions for a in action.option_strings]
+            unknown = message.split(":", 1)[1].split()[0].split("=")[0]
+            match = difflib.get_close_matches(unknown, flags, n=1, cutoff=0.6)
+            message += f" (did you mean {match[0]}?)" if match else ""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def widths(text: str) -> tuple[int, ...]:
-    try:
-        return config.widths(text)
-    except config.ConfigError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-ARGUMENT_TYPES = {"int": int, "float": float, "str": str, "widths": widths, "path": Path}
 
 
 def parser() -> Parser:
@@ -55,12 +52,7 @@ def parser() -> Parser:
     p.add_argument("--config", type=Path, default=None, help="read settings from a TOML file or a run's config.json; flags override it")
     p.add_argument("--resume", type=Path, default=None, help="continue the run in this folder (or from this checkpoint file)")
     p.add_argument("--list", action="store_true", help="print the catalogue of problems with their defaults and exit")
-    for s in config.SETTINGS:
-        text = s.help if s.default is None else f"{s.help} (default {s.default})"
-        if s.kind == "bool":
-            p.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
-        else:
-            p.add_argument(s.flag, type=ARGUMENT_TYPES[s.kind], default=None, choices=s.choices, help=text)
+    config.add_arguments(p, config.BY_NAME)
     return p
 
 
@@ -127,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print(catalogue())
         return 0
-    given = {name: value for name, value in vars(args).items() if name in config.BY_NAME and value is not None}
+    given = config.given(args)
     try:
         if args.resume is not None:
             out, settings, snapshot = resumed_run(args.resume, given, args.config)
@@ -136,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             settings, snapshot = {**config.defaults(), **from_file, **given}, None
         problem, options = runs.resolve(settings)
         device = options.resolved_device()
+        rendering = RenderOptions(grid=settings["grid"], frames=settings["frames"], slice=settings["slice"])
+        section_for(problem, rendering.slice, rendering.grid)
         if snapshot is None:
             out = new_run_folder(settings)
     except (UsageError, ValueError) as error:
@@ -173,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         interrupt.restore()
     bar.close()
     runfolder.write_json(out / runfolder.METRICS, result.metrics)
+    if settings["plots"]:
+        render_run(result, out, rendering)
     m = result.metrics
     print(f"{problem.name} (input dimension {problem.dim}): rel_l2 {m['rel_l2']:.3e}, abs_l2 {m['abs_l2']:.3e} after "
           f"{m['steps']} steps in {m['wall_time_s']:.1f} s ({m['stop_reason']}); files in {out}")

@@ -34,6 +34,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
     checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)
     assert checkpoint["theta"].shape == (12 * 2 + 12 + 13,)
     assert "rel_l2" in done.stdout
+    assert all((out / name).is_file() for name in ("field.vtu", "field.png", "curves.png"))
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,10 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--pde", "heat", "--diffusivity", "0"], "diffusivity"),
         (["--pde", "poisson", "--n-initial", "50"], "no initial term"),
         (["--sampler", "halton"], "unknown sampler"),
+        (["--stepz", "3"], "did you mean --steps"),
+        (["--dim", "5", "--slice", "x1,x9"], "x9"),
+        (["--grid", "1"], "grid"),
+        (["--optimizer", "sgd"], "natural-nesterov"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
@@ -84,7 +89,7 @@ def test_list_prints_every_problem():
     assert done.returncode == 0 and all(name in done.stdout for name in ("poisson", "heat", "helmholtz"))
 
 
-SMALL = ["--hidden", "12", "--n-interior", "150", "--n-boundary", "40", "--n-eval", "300", "--quiet"]
+SMALL = ["--hidden", "12", "--n-interior", "150", "--n-boundary", "40", "--n-eval", "300", "--quiet", "--no-plots"]
 
 
 def history_of(out):
@@ -93,13 +98,13 @@ def history_of(out):
 
 def test_toml_config_flags_override_it_and_config_json_repeats_the_run(tmp_path):
     toml = tmp_path / "run.toml"
-    toml.write_text('pde = "poisson"\nhidden = [12]\nn-interior = 150\nn_boundary = 40\nn_eval = 300\nsteps = 50\nquiet = true\n')
+    toml.write_text('pde = "poisson"\nhidden = [12]\nn-interior = 150\nn_boundary = 40\nn_eval = 300\nsteps = 50\nquiet = true\nplots = false\n')
     first = run("--config", str(toml), "--steps", "5", "--out", str(tmp_path / "a"))
     assert first.returncode == 0, first.stderr
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     assert saved["steps"] == 5 and saved["hidden"] == [12] and saved["n_interior"] == 150 and saved["solver"] == "auto"
     assert "out" not in saved and saved["solver_used"] == "pinv"
-    again = run("--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"), "--quiet")
+    again = run("--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"), "--quiet", "--no-plots")
     assert again.returncode == 0, again.stderr
     assert history_of(tmp_path / "b") == history_of(tmp_path / "a") and len(history_of(tmp_path / "a")) == 6
 
@@ -107,7 +112,7 @@ def test_toml_config_flags_override_it_and_config_json_repeats_the_run(tmp_path)
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     args = ["--pde", "poisson", "--hidden", "16,16", "--n-interior", "400", "--n-boundary", "80", "--n-eval", "300",
             "--optimizer", "natural-heavy-ball", "--resample-every", "4", "--steps", "24", "--checkpoint-every", "1",
-            "--quiet"]
+            "--quiet", "--no-plots"]
     whole = run(*args, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "cut"
@@ -122,7 +127,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert "--resume" in stderr
     cut_at = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
     assert 1 <= cut_at < 24
-    resumed = run("--resume", str(out))
+    resumed = run("--resume", str(out), "--no-plots")
     assert resumed.returncode == 0, resumed.stderr
     final = torch.load(out / "checkpoint.pt", weights_only=True)
     assert final["step"] == 24
@@ -139,7 +144,7 @@ def test_truncated_checkpoint_is_a_usage_error_and_the_previous_one_resumes(tmp_
     done = run("--resume", str(out), "--steps", "6")
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "truncated" in lines[0] and "checkpoint-previous.pt" in lines[0]
-    again = run("--resume", str(out / "checkpoint-previous.pt"), "--steps", "6", "--quiet")
+    again = run("--resume", str(out / "checkpoint-previous.pt"), "--steps", "6", "--quiet", "--no-plots")
     assert again.returncode == 0, again.stderr
     assert torch.load(checkpoint, weights_only=True)["step"] == 6
 
