@@ -11,8 +11,8 @@ from . import optim
 from .linearise import JACOBIAN_METHODS
 from .model import MLP
 from .problem import Problem
-from .solvers import SOLVER_NAMES, choose
-from .train import FitConfig, Hooks, Snapshot, fit
+from .solvers import SOLVER_NAMES, available_bytes, check_fits, choose
+from .train import COMMUNICATION_COLUMN, FitConfig, Hooks, Sharding, Snapshot, fit
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 DEVICES = ("auto", "cpu", "cuda")
@@ -42,6 +42,10 @@ class Options:
     time_limit: float | None = None
     target_rel_l2: float | None = None
     cuda_graphs: bool = True
+    sketch_size: int | None = None
+    cg_steps: int | None = None
+    adaptive_damping: bool = False
+    mixed_precision: bool = False
 
     def __post_init__(self) -> None:
         check = _Checker()
@@ -57,14 +61,24 @@ class Options:
         check(self.warmup_adam >= 0, f"warmup_adam must be ≥ 0, got {self.warmup_adam}")
         check(self.lr is None or self.lr > 0, f"learning rate must be > 0, got {self.lr}")
         if self.optimizer in optim.OPTIMIZERS:
-            optim.make(self.optimizer, damping=self.damping, rcond=self.rcond, line_search=self.line_search, lr=self.lr,
-                       momentum=self.momentum)
+            self.optimizer_for(self.solver)
         check(self.solver in SOLVER_NAMES, f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)}")
         check(self.jacobian in JACOBIAN_METHODS, f"jacobian must be one of {', '.join(JACOBIAN_METHODS)}")
         check(self.damping >= 0, f"damping must be ≥ 0, got {self.damping}")
         check(self.rcond is None or 0 <= self.rcond < 1, f"rcond must lie in [0, 1), got {self.rcond}")
         check(self.time_limit is None or self.time_limit > 0, f"time limit must be > 0, got {self.time_limit}")
         check(self.target_rel_l2 is None or self.target_rel_l2 > 0, f"target rel_l2 must be > 0, got {self.target_rel_l2}")
+        check(not self.mixed_precision or self.dtype == "float64",
+              "mixed precision builds J in float32 for a float64 run; it needs --dtype float64")
+
+    def optimizer_for(self, solver: str) -> object:
+        """The optimizer these options describe, with the direction solver ``solver`` and an Adam warm start when
+        ``warmup_adam`` asks for one."""
+        optimizer = optim.make(self.optimizer, damping=self.damping, rcond=self.rcond, solver=solver,
+                               line_search=self.line_search, lr=self.lr, momentum=self.momentum,
+                               sketch_size=self.sketch_size, cg_steps=self.cg_steps,
+                               adaptive_damping=self.adaptive_damping or None)
+        return optim.WarmStart(optim.Adam(), self.warmup_adam, optimizer) if self.warmup_adam else optimizer
 
     def resolved_device(self) -> torch.device:
         """``auto`` is CUDA when present, else the CPU; ``cuda`` without a CUDA device is an error."""
@@ -97,10 +111,27 @@ class Result:
             return self.mlp.forward(self.theta, x.to(dtype=self.theta.dtype, device=self.theta.device))
 
 
-def solver_for(problem: Problem, options: Options) -> str:
-    """The solver a run uses: ``options.solver``, with ``auto`` resolved for the problem's point count and network."""
+MEMORY_FRACTION = 0.9
+"""The share of the free memory a run plans to use for ``J`` and the solver's matrices (the rest: activations,
+the line search and the evaluation points)."""
+
+
+def solver_for(problem: Problem, options: Options, sharding: Sharding | None = None) -> str:
+    """The solver a run uses: ``options.solver``, with ``auto`` resolved for the problem's point count, the network and
+    the memory free on the run's device (:func:`pinn_natmom.solvers.choose`; with ``sharding``, the least any process
+    has); a ``ValueError`` says what to change when ``J`` and the solver's matrices would not fit in
+    :data:`MEMORY_FRACTION` of it."""
     n_rows = sum(options.n_points[name] for name in problem.term_names)
-    return choose(options.solver, n_rows, MLP.of(problem.dim, options.hidden).num_params)
+    n_params = MLP.of(problem.dim, options.hidden).num_params
+    itemsize = DTYPES[options.dtype].itemsize
+    free = available_bytes(options.resolved_device())
+    if sharding is not None and free is not None:
+        free = int(sharding.least(free))
+    usable = None if free is None else int(MEMORY_FRACTION * free)
+    beside_jacobian = None if usable is None else usable - itemsize * n_rows * n_params
+    name = choose(options.solver, n_rows, n_params, beside_jacobian, itemsize, options.sketch_size)
+    check_fits(name, n_rows, n_params, usable, itemsize, options.sketch_size)
+    return name
 
 
 def solve(
@@ -108,6 +139,7 @@ def solve(
     options: Options | None = None,
     hooks: Hooks = Hooks(),
     resume: Snapshot | None = None,
+    sharding: Sharding | None = None,
     **overrides: object,
 ) -> Result:
     """Train a PINN for ``problem`` and return the trained field with its history and metrics.
@@ -116,7 +148,9 @@ def solve(
     ``options``, the problem's ``run_defaults`` (e.g. heat's ``solver="pinv"``) fill the fields the overrides leave
     unset; an explicit ``options`` is taken as it is. Point counts are taken for the problem's terms (``n_points``
     may name others). ``hooks`` are called by the loop (progress, checkpoints, interruption; :class:`Hooks`);
-    ``resume`` continues a run from a :class:`Snapshot` of it, taken with the same problem and options.
+    ``resume`` continues a run from a :class:`Snapshot` of it, taken with the same problem and options. ``sharding``
+    shares the points among the processes of a group (:class:`pinn_natmom.distributed.Sharding`); every process
+    returns the same θ.
     """
     unknown = sorted(set(problem.run_defaults) - {f.name for f in dataclasses.fields(Options)})
     if unknown:
@@ -128,11 +162,8 @@ def solve(
     device = options.resolved_device()
     mlp = MLP.of(problem.dim, options.hidden)
     n_points = {name: options.n_points[name] for name in problem.term_names}
-    solver = solver_for(problem, options)
-    optimizer = optim.make(options.optimizer, damping=options.damping, rcond=options.rcond, solver=solver,
-                           line_search=options.line_search, lr=options.lr, momentum=options.momentum)
-    if options.warmup_adam:
-        optimizer = optim.WarmStart(optim.Adam(), options.warmup_adam, optimizer)
+    solver = solver_for(problem, options, sharding)
+    optimizer = options.optimizer_for(solver)
     config = FitConfig(
         n_points=n_points,
         steps=options.steps,
@@ -145,8 +176,9 @@ def solve(
         time_limit=options.time_limit,
         target_rel_l2=options.target_rel_l2,
         cuda_graphs=options.cuda_graphs,
+        mixed_precision=options.mixed_precision,
     )
-    fitted = fit(problem, mlp, optimizer, config, hooks, resume)
+    fitted = fit(problem, mlp, optimizer, config, hooks, resume, sharding)
     last = fitted.history[-1]
     metrics: dict[str, object] = {
         "pde": problem.name,
@@ -164,4 +196,7 @@ def solve(
         "num_params": mlp.num_params,
         "device": str(device),
     }
+    sent = [row[COMMUNICATION_COLUMN] for row in fitted.history[1:] if COMMUNICATION_COLUMN in row]
+    if sent:
+        metrics["comm_bytes_per_step"] = sum(sent) / len(sent)
     return Result(problem, mlp, fitted.theta, fitted.history, metrics, options)

@@ -30,7 +30,7 @@ else:
 
 DTYPE_NAMES = ("float64", "float32")
 DEVICE_NAMES = ("auto", "cpu", "cuda")
-RECORD_ONLY = frozenset({"environment", "input_dim", "problem", "solver_used"})
+RECORD_ONLY = frozenset({"environment", "input_dim", "problem", "solver_used", "processes"})
 """Keys of a saved ``config.json`` that describe the run rather than set it; read back and ignored."""
 
 
@@ -74,8 +74,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("momentum", "float", None, "β of the momentum optimizers (μ of spring); default per optimizer"),
     Setting("warmup_adam", "int", 0, "Adam steps before the optimizer"),
     Setting("solver", "str", None, "direction solver (default auto; heat pinv)", SOLVER_NAMES),
-    Setting("damping", "float", 1e-10, "λ of the Cholesky solvers"),
+    Setting("damping", "float", 1e-10, "λ of the damped solvers dense, woodbury, nystrom, nystrom-pcg"),
+    Setting("adaptive_damping", "bool", False, "Levenberg–Marquardt λ: ÷10 after a full step that lowered the loss, ×10 "
+            "after one that did not, never below --damping"),
     Setting("rcond", "float", None, "singular-value cut-off of pinv/svd (default: 3e-7 pinv, 1e-9 svd)"),
+    Setting("sketch_size", "int", None, "sketch size ℓ of nystrom and nystrom-pcg (default 1000, at most min(N, P))"),
+    Setting("cg_steps", "int", None, "preconditioned CG steps of nystrom-pcg (default 20)"),
+    Setting("mixed_precision", "bool", False, "build J in float32 (TF32 on CUDA), keep r, θ and the solve in float64"),
     Setting("lr", "float", None, "fixed step size when the line search is off; Adam's learning rate (default per optimizer)"),
     Setting("line_search", "bool", None, "choose the step by the grid line search (default on, except spring)"),
     Setting("jacobian", "str", "forward", "forward Laplacian or torch.func reference", JACOBIAN_METHODS),

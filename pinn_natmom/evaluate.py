@@ -21,6 +21,8 @@ class Evaluator:
     x: Tensor
     exact: Tensor
     exact_norm: float
+    share_of: int | None = None
+    """When ``x`` is a share of a larger set of evaluation points, that set's size (``exact_norm`` is the set's)."""
 
     @classmethod
     def for_problem(

@@ -9,14 +9,14 @@ returns lives in the graph's buffer and is overwritten by the next linearisation
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 import torch
 from torch import Tensor
 
 from .evaluate import Evaluator
-from .linearise import Linearised, Points, batched_losses, linearise, residual_vector
+from .linearise import Linearised, Points, batched_losses, linearise, loss_and_gradient, residual_vector
 from .model import MLP
 from .problem import Collocation, Problem
 
@@ -29,6 +29,8 @@ class Evaluations(Protocol):
     def losses(self, thetas: Tensor, points: Points) -> Tensor: ...
 
     def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor: ...
+
+    def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class EagerEvaluations:
 
     def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
         return evaluator.abs_error(self.mlp, theta)
+
+    def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
+        return loss_and_gradient(self.mlp, self.problem, theta, points)
 
 
 class GraphedEvaluations:
@@ -98,6 +103,10 @@ class GraphedEvaluations:
         graph.replay()
         return out.clone()
 
+    def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
+        """Eager: the first-order optimizers that call it launch few kernels per step."""
+        return loss_and_gradient(self.mlp, self.problem, theta, points)
+
     def _bind(self, points: Points) -> None:
         """Copy ``points`` into the static buffers (re-capturing everything if their shapes changed)."""
         if points is self._bound:
@@ -107,7 +116,7 @@ class GraphedEvaluations:
         )
         if signature != self._signature:
             self._signature = signature
-            self._points = {name: Collocation(pts.x.clone(), _clone(pts.data)) for name, pts in points.items()}
+            self._points = {name: replace(pts, x=pts.x.clone(), data=_clone(pts.data)) for name, pts in points.items()}
             self._linearise, self._losses = None, {}
         else:
             for name, pts in points.items():
@@ -117,11 +126,52 @@ class GraphedEvaluations:
         self._bound = points
 
 
-def make_evaluations(mlp: MLP, problem: Problem, method: str, device: torch.device, cuda_graphs: bool) -> Evaluations:
-    """Graphs on a CUDA device with the forward Jacobian when ``cuda_graphs``; eager otherwise."""
-    if cuda_graphs and device.type == "cuda" and method == "forward":
-        return GraphedEvaluations(mlp, problem)
-    return EagerEvaluations(mlp, problem, method)
+class MixedPrecisionEvaluations:
+    """``J`` built in float32 and returned in float64; ``r``, the losses and the errors computed in float64.
+
+    ``r(θ)`` comes from a float64 forward pass, so the fixed points of the Gauss–Newton iteration ``Jᵀr = 0`` and the
+    line search's decisions are those of the float64 problem; only the direction ``J⁺r`` carries the float32
+    rounding of ``J`` (relative ``≈ 6·10⁻⁸``, or ``≈ 5·10⁻⁴`` where the user lets float32 products use TF32).
+    """
+
+    def __init__(self, full: Evaluations, low: Evaluations, mlp: MLP, problem: Problem) -> None:
+        self.full, self.low, self.mlp, self.problem = full, low, mlp, problem
+        self._points: tuple[Points, Points] | None = None
+
+    def linearise(self, theta: Tensor, points: Points) -> Linearised:
+        with torch.no_grad():
+            residual = residual_vector(self.mlp, self.problem, theta, points)
+        jacobian = self.low.linearise(theta.to(torch.float32), self._low_points(points)).jacobian
+        return Linearised(residual, jacobian.to(theta.dtype))
+
+    def losses(self, thetas: Tensor, points: Points) -> Tensor:
+        return self.full.losses(thetas, points)
+
+    def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
+        return self.full.abs_error(evaluator, theta)
+
+    def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
+        return self.full.loss_and_gradient(theta, points)
+
+    def _low_points(self, points: Points) -> Points:
+        """``points`` in float32, converted once per point set."""
+        if self._points is None or self._points[0] is not points:
+            low = {name: replace(pts, x=pts.x.to(torch.float32), data=None if pts.data is None else pts.data.to(torch.float32))
+                   for name, pts in points.items()}
+            self._points = points, low
+        return self._points[1]
+
+
+def make_evaluations(mlp: MLP, problem: Problem, method: str, device: torch.device, cuda_graphs: bool,
+                     mixed_precision: bool = False) -> Evaluations:
+    """Graphs on a CUDA device with the forward Jacobian when ``cuda_graphs``; eager otherwise; with
+    ``mixed_precision``, a float32 Jacobian (:class:`MixedPrecisionEvaluations`)."""
+    def plain() -> Evaluations:
+        if cuda_graphs and device.type == "cuda" and method == "forward":
+            return GraphedEvaluations(mlp, problem)
+        return EagerEvaluations(mlp, problem, method)
+
+    return MixedPrecisionEvaluations(plain(), plain(), mlp, problem) if mixed_precision else plain()
 
 
 def _clone(t: Tensor | None) -> Tensor | None:
@@ -164,9 +214,4 @@ class PointResiduals:
         return torch.func.jvp(lambda t: residual_vector(self.mlp, self.problem, t, self.points), (theta,), (v,))[1]
 
     def loss_and_gradient(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        with torch.enable_grad():
-            leaf = theta.detach().requires_grad_(True)
-            residual = residual_vector(self.mlp, self.problem, leaf, self.points)
-            loss = 0.5 * torch.dot(residual, residual)
-            (grad,) = torch.autograd.grad(loss, leaf)
-        return loss.detach(), grad
+        return self.evaluations.loss_and_gradient(theta, self.points)

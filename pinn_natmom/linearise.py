@@ -24,6 +24,7 @@ from torch.func import jacrev, vmap
 from .diffops import Channels, channel_count, forward_jet, reference_jet
 from .model import MLP
 from .problem import Collocation, Problem, Term
+from .solvers import RowBlock
 
 Points = Mapping[str, Collocation]
 JACOBIAN_METHODS = ("forward", "reference")
@@ -31,33 +32,68 @@ JACOBIAN_METHODS = ("forward", "reference")
 
 @dataclass(frozen=True)
 class Linearised:
-    """``r`` (``N``) and ``J`` (``N × P``) at one θ."""
+    """``r`` (``N``) and ``J`` (``N × P``) at one θ; or, with ``rows``, this block of the rows of a larger system
+    (:class:`~pinn_natmom.solvers.RowBlock`), whose sums over the rows run over all the blocks."""
 
     residual: Tensor
     jacobian: Tensor
+    rows: RowBlock | None = None
 
     @property
     def loss(self) -> Tensor:
         """``L = ½ rᵀr``."""
-        return 0.5 * torch.dot(self.residual, self.residual)
+        return 0.5 * self.inner(self.residual, self.residual)
 
     def gradient(self) -> Tensor:
         """``∇L = Jᵀ r``."""
-        return self.jacobian.T @ self.residual
+        return self.inner(self.jacobian, self.residual)
+
+    def inner(self, a: Tensor, b: Tensor) -> Tensor:
+        """``aᵀb`` summed over the rows of the system, for ``a``, ``b`` vectors or matrices of its rows."""
+        product = torch.tensordot(a, b, dims=([0], [0]))
+        return product if self.rows is None else self.rows.sum(product)
 
 
 def sqrt_weight(term: Term, points: Points) -> float:
     """``√w`` of a term for its current number of points."""
-    return math.sqrt(term.weight_for(len(points[term.name])))
+    return math.sqrt(term.weight_for(points[term.name].set_size))
 
 
-def linearise(mlp: MLP, problem: Problem, theta: Tensor, points: Points, method: str = "forward") -> Linearised:
-    """``r(θ)`` and ``J(θ)`` on ``points`` (one :class:`Collocation` per term name)."""
+JACOBIAN_PASS_BYTES = 2**30
+"""The most memory one pass of the Jacobian build may take; larger point sets are linearised in row blocks."""
+ACTIVATION_COPIES = 4
+"""Tensors of the forward Laplacian's width kept per layer and channel while a block of ``J`` is built: the layer's
+input and output channels, the gradients of the outputs, and the activation derivatives."""
+
+
+def rows_per_pass(mlp: MLP, dim: int, term: Term, itemsize: int, max_bytes: int = JACOBIAN_PASS_BYTES) -> int:
+    """Points of ``term`` linearised in one pass within ``max_bytes``: a point takes ``C·Σ_ℓ(w_ℓ)·copies`` entries of
+    activations (``C`` channels, widths ``w_ℓ``, :data:`ACTIVATION_COPIES`) and ``2P`` for its row of ``J`` and the
+    per-layer blocks it is assembled from."""
+    per_point = channel_count(dim, term.needs) * sum(mlp.widths) * ACTIVATION_COPIES + 2 * mlp.num_params
+    return max(1, max_bytes // (per_point * itemsize))
+
+
+def linearise(mlp: MLP, problem: Problem, theta: Tensor, points: Points, method: str = "forward",
+              max_bytes: int = JACOBIAN_PASS_BYTES) -> Linearised:
+    """``r(θ)`` and ``J(θ)`` on ``points`` (one :class:`Collocation` per term name), written into one ``N × P`` tensor
+    block by block (:func:`rows_per_pass`), so building ``J`` needs at most ``max_bytes`` beside it."""
     if method not in JACOBIAN_METHODS:
         raise ValueError(f"unknown Jacobian method {method!r}; choose from {JACOBIAN_METHODS}")
     build = _term_jacobian_forward if method == "forward" else _term_jacobian_reference
-    parts = [build(mlp, term, theta, points[term.name], sqrt_weight(term, points)) for term in problem.terms]
-    return Linearised(torch.cat([r for r, _ in parts]), torch.cat([j for _, j in parts]))
+    n_rows = sum(len(points[term.name]) for term in problem.terms)
+    residual, jacobian = theta.new_empty(n_rows), theta.new_empty(n_rows, mlp.num_params)
+    start = 0
+    for term in problem.terms:
+        pts, scale = points[term.name], sqrt_weight(term, points)
+        block = rows_per_pass(mlp, problem.dim, term, theta.element_size(), max_bytes)
+        for first in range(0, len(pts), block):
+            rows = slice(first, first + block)
+            part = Collocation(pts.x[rows], None if pts.data is None else pts.data[rows], pts.set_size)
+            r, j = build(mlp, term, theta, part, scale)
+            residual[start : start + len(part)], jacobian[start : start + len(part)] = r, j
+            start += len(part)
+    return Linearised(residual, jacobian)
 
 
 def residual_vector(mlp: MLP, problem: Problem, theta: Tensor, points: Points) -> Tensor:
@@ -68,6 +104,16 @@ def residual_vector(mlp: MLP, problem: Problem, theta: Tensor, points: Points) -
         jet = forward_jet(mlp, theta, pts.x, term.needs, term.laplacian_dims)
         parts.append(sqrt_weight(term, points) * term.residual(pts.x, jet, pts.data))
     return torch.cat(parts, dim=-1)
+
+
+def loss_and_gradient(mlp: MLP, problem: Problem, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
+    """``(L(θ), ∇L(θ))`` by one reverse pass, without forming ``J``."""
+    with torch.enable_grad():
+        leaf = theta.detach().requires_grad_(True)
+        residual = residual_vector(mlp, problem, leaf, points)
+        loss = 0.5 * torch.dot(residual, residual)
+        (grad,) = torch.autograd.grad(loss, leaf)
+    return loss.detach(), grad
 
 
 def batched_losses(mlp: MLP, problem: Problem, thetas: Tensor, points: Points, max_bytes: int = 2**28) -> Tensor:

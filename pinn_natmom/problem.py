@@ -39,13 +39,23 @@ PointData = Callable[[Tensor], Tensor]
 
 @dataclass(frozen=True)
 class Collocation:
-    """The points ``x`` (``N × d``) of one term and its data ``g(x)`` (``N``, or ``None``), in the run's dtype and device."""
+    """The points ``x`` (``N × d``) of one term and its data ``g(x)`` (``N``, or ``None``), in the run's dtype and device.
+
+    ``share_of``: when these points are a share of a larger set (the rest held elsewhere), that set's size, which the
+    term's weight ``1/N`` is taken from; ``None`` when they are the whole set.
+    """
 
     x: Tensor
     data: Tensor | None = None
+    share_of: int | None = None
 
     def __len__(self) -> int:
         return self.x.shape[0]
+
+    @property
+    def set_size(self) -> int:
+        """The number of points of the whole set."""
+        return len(self) if self.share_of is None else self.share_of
 
 
 @dataclass(frozen=True)

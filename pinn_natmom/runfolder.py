@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .train import HISTORY_COLUMNS, Snapshot, to_device
+from .train import COMMUNICATION_COLUMN, HISTORY_COLUMNS, Snapshot, to_device
 
 CONFIG, HISTORY, METRICS = "config.json", "history.csv", "metrics.json"
 CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.pt", "checkpoint-previous.pt"
@@ -50,12 +50,16 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
 
 
 def write_history(path: Path, rows: Iterable[Mapping[str, float]]) -> None:
-    """``history.csv`` with the columns of :data:`pinn_natmom.train.HISTORY_COLUMNS`, full float precision."""
+    """``history.csv`` with the columns of :data:`pinn_natmom.train.HISTORY_COLUMNS` (and the bytes communicated per
+    step in a run over several processes), full float precision."""
+    rows = list(rows)
+    columns = HISTORY_COLUMNS + ((COMMUNICATION_COLUMN,) if rows and COMMUNICATION_COLUMN in rows[-1] else ())
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (int(row[k]) if k == "step" else repr(float(row[k]))) for k in HISTORY_COLUMNS})
+        writer.writerow({k: (int(row.get(k, 0)) if k in ("step", COMMUNICATION_COLUMN) else repr(float(row[k])))
+                         for k in columns})
     write_atomic(path, buffer.getvalue().encode())
 
 

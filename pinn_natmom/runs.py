@@ -23,7 +23,7 @@ PROBLEM_SETTINGS: dict[str, tuple[str, ...]] = {
 TERM_COUNTS = {"interior": "n_interior", "boundary": "n_boundary", "initial": "n_initial"}
 OPTION_SETTINGS = ("steps", "seed", "device", "dtype", "n_eval", "resample_every", "damping", "rcond", "optimizer",
                    "momentum", "warmup_adam", "line_search", "lr", "jacobian", "time_limit", "target_rel_l2",
-                   "cuda_graphs")
+                   "cuda_graphs", "sketch_size", "cg_steps", "adaptive_damping", "mixed_precision")
 """Settings copied as they are into :class:`pinn_natmom.api.Options`."""
 
 
@@ -80,14 +80,27 @@ def resolved(settings: Mapping[str, Any], problem: Problem, options: api.Options
     return out
 
 
+def saved_settings(run_dir: Path) -> dict[str, Any]:
+    """The complete settings of the run in ``run_dir``, with the solver it used (what ``auto`` chose, which may depend
+    on the memory free when it started)."""
+    path = Path(run_dir) / runfolder.CONFIG
+    settings = {**config.defaults(), **config.read(path)}
+    used = json.loads(path.read_text()).get("solver_used")
+    return settings if used is None else {**settings, "solver": used}
+
+
+def saved_processes(run_dir: Path) -> int:
+    """The number of processes the run in ``run_dir`` was started with (1 for runs that do not say)."""
+    return int(json.loads((Path(run_dir) / runfolder.CONFIG).read_text()).get("processes", 1))
+
+
 def load_result(run_dir: Path) -> api.Result:
     """The trained field of a run folder, from its ``config.json`` and newest checkpoint, with its history and
     metrics (``metrics.json`` when the run finished)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise config.ConfigError(f"no run folder at {run_dir}")
-    settings = {**config.defaults(), **config.read(run_dir / runfolder.CONFIG)}
-    problem, options = resolve(settings)
+    problem, options = resolve(saved_settings(run_dir))
     snapshot = runfolder.read_checkpoint(run_dir / runfolder.CHECKPOINT)
     mlp = MLP.of(problem.dim, options.hidden)
     if snapshot.theta.shape != (mlp.num_params,):

@@ -10,13 +10,13 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 
 from .evaluate import Evaluator
-from .graphs import PointResiduals, make_evaluations
+from .graphs import Evaluations, PointResiduals, make_evaluations
 from .linearise import Points
 from .model import MLP
 from .optim import State, needs_jacobian
@@ -24,6 +24,8 @@ from .problem import Problem
 from .solvers import FactorizationError, NonFiniteError
 
 HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping")
+COMMUNICATION_COLUMN = "comm_bytes"
+"""The history column of a run over several processes: bytes this process handed to collectives since the last row."""
 EVAL_SEED = 20_231_000
 
 
@@ -33,7 +35,8 @@ class FitConfig:
 
     ``n_points`` maps term names to point counts; ``resample_every = 0`` draws the points once. The loop stops after
     ``steps`` updates, after ``time_limit`` seconds, or once ``rel_l2 ≤ target_rel_l2``, whichever comes first.
-    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.graphs`).
+    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.graphs`);
+    ``mixed_precision`` builds ``J`` in float32 (:class:`~pinn_natmom.graphs.MixedPrecisionEvaluations`).
     """
 
     n_points: Mapping[str, int]
@@ -47,6 +50,7 @@ class FitConfig:
     time_limit: float | None = None
     target_rel_l2: float | None = None
     cuda_graphs: bool = True
+    mixed_precision: bool = False
 
 
 @dataclass
@@ -95,15 +99,41 @@ MAX_ATTEMPTS = 4
 STEP_FAILURES = (NonFiniteError, FactorizationError, torch.linalg.LinAlgError)
 
 
-def sample_points(problem: Problem, counts: Mapping[str, int], generator: torch.Generator, dtype, device) -> Points:
-    """Draw every term's points and attach its data, in the run's dtype and device."""
+class Sharding(Protocol):
+    """How the loop runs when its points are shared among processes (:class:`pinn_natmom.distributed.Sharding`); every
+    method is a collective that all processes call in the same order."""
+
+    def points(self, points: Points) -> Points: ...
+
+    def evaluator(self, evaluator: Evaluator | None) -> Evaluator | None: ...
+
+    def evaluations(self, evaluations: Evaluations) -> Evaluations: ...
+
+    def clock(self, seconds: float) -> float: ...
+
+    def any(self, flag: bool) -> bool: ...
+
+    def least(self, value: float) -> float: ...
+
+    def traffic(self) -> int: ...
+
+    def whole_state(self, snapshot: Snapshot) -> Snapshot: ...
+
+    def own_state(self, snapshot: Snapshot) -> Snapshot: ...
+
+
+def sample_points(problem: Problem, counts: Mapping[str, int], generator: torch.Generator, dtype, device,
+                  sharding: Sharding | None = None) -> Points:
+    """Draw every term's points and attach its data, in the run's dtype and device (this process's share of them
+    with ``sharding``)."""
     missing = [t.name for t in problem.terms if t.name not in counts]
     if missing:
         raise ValueError(f"no point count given for the terms {missing} of {problem.name!r}")
-    return {
+    points = {
         t.name: t.collocate(t.sampler(int(counts[t.name]), generator).to(dtype=dtype, device=device))
         for t in problem.terms
     }
+    return points if sharding is None else sharding.points(points)
 
 
 def fit(
@@ -113,6 +143,7 @@ def fit(
     config: FitConfig,
     hooks: Hooks = Hooks(),
     resume: Snapshot | None = None,
+    sharding: Sharding | None = None,
 ) -> FitResult:
     """Train ``θ`` from the seed's initialisation, or continue from ``resume``, and return it with the history.
 
@@ -120,24 +151,37 @@ def fit(
     factorisation fails, or whose new ``θ`` or loss is not finite is rejected and retried from the same ``θ`` with a
     new linearisation and a :meth:`cautious` optimizer, up to :data:`MAX_ATTEMPTS` times; then the run stops as
     ``diverged`` with the last good ``θ``.
+
+    ``sharding``: this process holds a share of the points (:class:`Sharding`); the hooks must then be alike on every
+    process (those that write files do so on one), and the history gains :data:`COMMUNICATION_COLUMN`.
     """
     dtype, device = config.dtype, torch.device(config.device)
     point_generator = torch.Generator()
     if resume is None:
         point_generator.manual_seed(config.seed + 1)
+    else:
+        point_generator.set_state(resume.points_rng)
+    points_rng = point_generator.get_state()
+    points = sample_points(problem, config.n_points, point_generator, dtype, device, sharding)
+    if resume is None:
         theta = mlp.init(torch.Generator().manual_seed(config.seed), dtype, device)
         state, version, history, elapsed = optimizer.init(theta), 0, [], 0.0
     else:
-        point_generator.set_state(resume.points_rng)
-        theta = resume.theta.to(dtype=dtype, device=device)
-        state, version = to_device(resume.optimizer_state, device), resume.points_version
-        history, elapsed = [dict(row) for row in resume.history], resume.elapsed
+        own = resume if sharding is None else sharding.own_state(resume)
+        theta = own.theta.to(dtype=dtype, device=device)
+        state, version = to_device(own.optimizer_state, device), own.points_version
+        history, elapsed = [dict(row) for row in own.history], own.elapsed
     evaluator = Evaluator.for_problem(problem, config.n_eval, EVAL_SEED, dtype, device)
-    points_rng = point_generator.get_state()
-    points = sample_points(problem, config.n_points, point_generator, dtype, device)
-    evaluations = make_evaluations(mlp, problem, config.jacobian, device, config.cuda_graphs)
+    evaluations = make_evaluations(mlp, problem, config.jacobian, device, config.cuda_graphs, config.mixed_precision)
+    if sharding is not None:
+        evaluator, evaluations = sharding.evaluator(evaluator), sharding.evaluations(evaluations)
     model = PointResiduals(mlp, problem, points, evaluations, version=version)
     started = time.perf_counter() - elapsed
+    traffic = [0 if sharding is None else sharding.traffic()]
+
+    def clock() -> float:
+        seconds = time.perf_counter() - started
+        return seconds if sharding is None else sharding.clock(seconds)
 
     def measure(step: int, at: Tensor, loss: Tensor, step_size: float, damping: float) -> dict[str, float] | None:
         """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite (one synchronisation)."""
@@ -145,11 +189,15 @@ def fit(
         if evaluator:
             scalars.append(evaluations.abs_error(evaluator, at))
         loss_value, finite, *error = torch.stack(scalars).tolist()
+        wall = clock()
         if not (finite and math.isfinite(loss_value)):
             return None
         rel, absolute = (evaluator.relative(error[0]), error[0]) if evaluator else (float("nan"), float("nan"))
-        values = (step, time.perf_counter() - started, loss_value, rel, absolute, step_size, damping)
-        return dict(zip(HISTORY_COLUMNS, values, strict=True))
+        values = (step, wall, loss_value, rel, absolute, step_size, damping)
+        row = dict(zip(HISTORY_COLUMNS, values, strict=True))
+        if sharding is not None:
+            row[COMMUNICATION_COLUMN], traffic[0] = sharding.traffic() - traffic[0], sharding.traffic()
+        return row
 
     def log(row: dict[str, float]) -> None:
         history.append(row)
@@ -157,8 +205,8 @@ def fit(
             hooks.on_step(row)
 
     def snapshot() -> Snapshot:
-        return Snapshot(int(history[-1]["step"]), theta, state, points_rng, model.version, history,
-                        time.perf_counter() - started)
+        taken = Snapshot(int(history[-1]["step"]), theta, state, points_rng, model.version, history, clock())
+        return taken if sharding is None else sharding.whole_state(taken)
 
     if resume is None:
         first = measure(0, theta, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
@@ -173,12 +221,13 @@ def fit(
         if config.time_limit is not None and row["wall_time_s"] >= config.time_limit:
             reason = "time_limit"
             break
-        if hooks.should_stop is not None and hooks.should_stop():
+        stop = hooks.should_stop is not None and hooks.should_stop()
+        if stop if sharding is None else sharding.any(stop):
             reason = "interrupted"
             break
         if config.resample_every and step > 1 and (step - 1) % config.resample_every == 0:
             points_rng = point_generator.get_state()
-            points = sample_points(problem, config.n_points, point_generator, dtype, device)
+            points = sample_points(problem, config.n_points, point_generator, dtype, device, sharding)
             model = PointResiduals(mlp, problem, points, evaluations, version=model.version + 1)
         trying = optimizer
         for _ in range(MAX_ATTEMPTS):

@@ -8,6 +8,11 @@ Writes config.json, history.csv, metrics.json, checkpoint.pt, VTK files for Para
 run folder (--out, default results/runs/<pde>-<timestamp>/). Every option can also come from a TOML file (--config; flags override it);
 --config RUN_DIR/config.json repeats a run. Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and
 exits; --resume RUN_DIR continues from it. Usage errors exit with status 2 and a one-line message.
+
+    torchrun --nproc-per-node 4 scripts/solve.py --pde poisson --dim 5 ...
+
+runs the same solve over 4 processes (one per GPU with NCCL, or on the CPU with gloo), each holding a share of the
+points; process 0 writes the run folder (pinn_natmom/distributed.py).
 """
 from __future__ import annotations
 
@@ -22,8 +27,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pinn_natmom import api, config, runfolder, runs
+from pinn_natmom import api, config, distributed, runfolder, runs
 from pinn_natmom.export import RenderOptions, render_run, section_for
+from pinn_natmom.problem import Problem
 from pinn_natmom.solvers import FactorizationError, NonFiniteError
 from pinn_natmom.train import Hooks, Snapshot
 
@@ -80,17 +86,23 @@ def new_run_folder(settings: dict[str, Any]) -> Path:
     return out
 
 
-def resumed_run(target: Path, given: dict[str, Any], config_file: Path | None) -> tuple[Path, dict[str, Any], Snapshot]:
-    """The run folder, settings and snapshot to continue; only the settings marked resumable may change."""
+def resumed_run(target: Path, given: dict[str, Any], config_file: Path | None,
+                processes: int) -> tuple[Path, dict[str, Any], Snapshot]:
+    """The run folder, settings and snapshot to continue; only the settings marked resumable may change, and the
+    number of processes must be the one the run started with."""
     run_dir, checkpoint = (target.parent, target) if target.is_file() else (target, target / runfolder.CHECKPOINT)
     if not (run_dir / runfolder.CONFIG).is_file():
         raise UsageError(f"{run_dir} is not a run folder (no {runfolder.CONFIG}); give the folder a run was written to")
+    started_with = runs.saved_processes(run_dir)
+    if started_with != processes:
+        raise UsageError(f"{run_dir} was run by {started_with} process(es); resume it with as many (torchrun "
+                         f"--nproc-per-node {started_with}), not {processes}")
     changed = sorted(name for name in given if not config.BY_NAME[name].resumable) + (["config"] if config_file else [])
     if changed:
         allowed = ", ".join(s.flag for s in config.SETTINGS if s.resumable)
         raise UsageError(f"--resume continues the run as configured; {', '.join('--' + n.replace('_', '-') for n in changed)} "
                          f"cannot change (only {allowed} may be given)")
-    settings = {**config.defaults(), **config.read(run_dir / runfolder.CONFIG), **given}
+    settings = {**runs.saved_settings(run_dir), **given}
     return run_dir, settings, runfolder.read_checkpoint(checkpoint)
 
 
@@ -120,29 +132,55 @@ def main(argv: list[str] | None = None) -> int:
         print(catalogue())
         return 0
     given = config.given(args)
+    processes = distributed.world_size()
     try:
         if args.resume is not None:
-            out, settings, snapshot = resumed_run(args.resume, given, args.config)
+            out, settings, snapshot = resumed_run(args.resume, given, args.config, processes)
         else:
             from_file = config.read(args.config) if args.config is not None else {}
-            settings, snapshot = {**config.defaults(), **from_file, **given}, None
+            out, settings, snapshot = None, {**config.defaults(), **from_file, **given}, None
         problem, options = runs.resolve(settings)
+        options.resolved_device()
+        group = distributed.from_environment(settings["device"])
+    except (UsageError, ValueError) as error:
+        print(f"solve.py: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as error:
+        print(f"solve.py: error: could not join the process group: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        return run(settings, problem, options, out, snapshot, group)
+    finally:
+        if group is not None:
+            group.close()
+
+
+def run(settings: dict[str, Any], problem: Problem, options: api.Options, out: Path | None, snapshot: Snapshot | None,
+        group: distributed.Group | None) -> int:
+    """The solve of ``main`` into the run folder ``out`` (a new one when ``None``), on one process or as one of the
+    ``group``."""
+    sharding = None if group is None else distributed.Sharding(group)
+    writes = group is None or group.writes_files
+    processes = 1 if group is None else group.world
+    try:
         device = options.resolved_device()
         rendering = RenderOptions(grid=settings["grid"], frames=settings["frames"], slice=settings["slice"])
         section_for(problem, rendering.slice, rendering.grid)
-        if snapshot is None:
-            out = new_run_folder(settings)
+        solver_used = api.solver_for(problem, options, sharding)
+        if out is None:
+            out = new_run_folder(settings) if writes else Path()
     except (UsageError, ValueError) as error:
         print(f"solve.py: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
-    saved = config.saved(runs.resolved(settings, problem, options))
-    runfolder.write_json(out / runfolder.CONFIG, {**saved, "input_dim": problem.dim, "problem": problem.description,
-                                                  "solver_used": api.solver_for(problem, options),
-                                                  "environment": runfolder.environment(device)})
+    if writes:
+        saved = config.saved(runs.resolved(settings, problem, options))
+        runfolder.write_json(out / runfolder.CONFIG, {**saved, "input_dim": problem.dim, "problem": problem.description,
+                                                      "solver_used": solver_used, "processes": processes,
+                                                      "environment": runfolder.environment(device)})
     network = {"hidden": list(options.hidden), "dim": problem.dim}
     start = snapshot.step if snapshot else 0
-    bar = tqdm(total=options.steps, initial=start, disable=settings["quiet"], unit="step", dynamic_ncols=True)
+    bar = tqdm(total=options.steps, initial=start, disable=settings["quiet"] or not writes, unit="step", dynamic_ncols=True)
 
     def progress(row: dict[str, float]) -> None:
         if row["step"] > start:
@@ -151,14 +189,15 @@ def main(argv: list[str] | None = None) -> int:
                          "λ": f"{row['damping']:.1e}"}, refresh=False)
 
     def checkpoint(at: Snapshot) -> None:
-        runfolder.write_checkpoint(out, at, network)
-        runfolder.write_history(out / runfolder.HISTORY, at.history)
+        if writes:
+            runfolder.write_checkpoint(out, at, network)
+            runfolder.write_history(out / runfolder.HISTORY, at.history)
 
     interrupt = Interrupt()
     hooks = Hooks(on_step=progress, on_checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"],
                   should_stop=lambda: interrupt.received is not None)
     try:
-        result = api.solve(problem, options, hooks, resume=snapshot)
+        result = api.solve(problem, options, hooks, resume=snapshot, sharding=sharding)
     except (ValueError, NonFiniteError, FactorizationError) as error:
         bar.close()
         print(f"solve.py: error: training stopped: {error}", file=sys.stderr)
@@ -166,20 +205,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         interrupt.restore()
     bar.close()
-    runfolder.write_json(out / runfolder.METRICS, result.metrics)
-    if settings["plots"]:
-        render_run(result, out, rendering)
     m = result.metrics
-    print(f"{problem.name} (input dimension {problem.dim}): rel_l2 {m['rel_l2']:.3e}, abs_l2 {m['abs_l2']:.3e} after "
-          f"{m['steps']} steps in {m['wall_time_s']:.1f} s ({m['stop_reason']}); files in {out}")
+    if writes:
+        runfolder.write_json(out / runfolder.METRICS, {**m, "processes": processes})
+        if settings["plots"]:
+            render_run(result, out, rendering)
+        print(f"{problem.name} (input dimension {problem.dim}): rel_l2 {m['rel_l2']:.3e}, abs_l2 {m['abs_l2']:.3e} after "
+              f"{m['steps']} steps in {m['wall_time_s']:.1f} s ({m['stop_reason']}); files in {out}")
     if m["stop_reason"] == "diverged":
-        print(f"solve.py: error: training diverged: {m['failure']}; the last good state is in {out / runfolder.CHECKPOINT}",
-              file=sys.stderr)
+        if writes:
+            print(f"solve.py: error: training diverged: {m['failure']}; the last good state is in "
+                  f"{out / runfolder.CHECKPOINT}", file=sys.stderr)
         return EXIT_FAILED
     if m["stop_reason"] == "interrupted":
-        print(f"solve.py: interrupted after step {m['steps']}; continue with: python scripts/solve.py --resume {out}",
-              file=sys.stderr)
-        return EXIT_SIGNAL[interrupt.received]
+        if writes:
+            print(f"solve.py: interrupted after step {m['steps']}; continue with: python scripts/solve.py --resume {out}",
+                  file=sys.stderr)
+        return EXIT_SIGNAL.get(interrupt.received, EXIT_SIGNAL[signal.SIGINT])  # the others stop with the one signalled
     return 0
 
 

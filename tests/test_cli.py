@@ -61,6 +61,11 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--dim", "5", "--slice", "x1,x9"], "x9"),
         (["--grid", "1"], "grid"),
         (["--optimizer", "sgd"], "natural-nesterov"),
+        (["--solver", "nystrom", "--sketch-size", "0"], "sketch size"),
+        (["--solver", "nystrom-pcg", "--cg-steps", "-1"], "CG steps"),
+        (["--adaptive-damping", "--damping", "0"], "damping > 0"),
+        (["--mixed-precision", "--dtype", "float32"], "float64"),
+        (["--n-interior", "100000000", "--solver", "woodbury"], "would not fit"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):

@@ -1,7 +1,7 @@
 import torch
 
 import pdes
-from pinn_natmom.linearise import batched_losses, linearise, residual_vector
+from pinn_natmom.linearise import batched_losses, linearise, residual_vector, rows_per_pass
 from pinn_natmom.model import MLP
 from pinn_natmom.train import sample_points
 
@@ -62,3 +62,27 @@ def test_residual_weights_are_one_over_term_size():
 
     jet = forward_jet(mlp, theta, interior.x, frozenset({"laplacian"}))
     torch.testing.assert_close(r[:40], (-jet.laplacian - interior.data) / 40**0.5, rtol=1e-14, atol=0)
+
+
+def test_jacobian_built_in_row_blocks_equals_one_pass():
+    """Small pass budgets split every term into blocks (heat has three terms, the last block of each is short)."""
+    problem = pdes.heat(dim=1)
+    mlp = MLP.of(problem.dim, (7, 5))
+    generator = torch.Generator().manual_seed(3)
+    theta = mlp.init(generator)
+    points = sample_points(problem, {"interior": 31, "boundary": 9, "initial": 11}, generator, torch.float64, "cpu")
+    whole = linearise(mlp, problem, theta, points)
+    for method in ("forward", "reference"):
+        for max_bytes in (1, 20_000):  # one row per pass; 6 interior, 12 boundary, 12 initial rows per pass
+            blocks = linearise(mlp, problem, theta, points, method, max_bytes=max_bytes)
+            torch.testing.assert_close(blocks.jacobian, whole.jacobian, rtol=0, atol=1e-12)
+            torch.testing.assert_close(blocks.residual, whole.residual, rtol=0, atol=1e-13)
+
+
+def test_rows_per_pass_counts_activations_and_the_rows_of_the_jacobian():
+    problem = pdes.poisson(dim=5)
+    mlp = MLP.of(5, (64, 64, 48, 48))
+    interior = problem.terms[0]
+    per_point = 7 * sum(mlp.widths) * 4 + 2 * mlp.num_params
+    assert rows_per_pass(mlp, 5, interior, 8, 2**30) == 2**30 // (8 * per_point)
+    assert rows_per_pass(mlp, 5, interior, 8, 1) == 1

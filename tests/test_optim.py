@@ -1,3 +1,4 @@
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -130,7 +131,7 @@ def test_natural_auto_is_never_worse_than_engd_on_the_local_quadratic_model():
         j, r = torch.randn(15, 9, generator=generator), torch.randn(15, generator=generator)
         d = torch.linalg.pinv(j, rtol=0.3) @ r  # a truncated direction, not the model's exact minimiser
         p = torch.randn(9, generator=generator)
-        a, b = optimal_coefficients(j, r, d, p)
+        a, b = optimal_coefficients(Linearised(r, j), d, p)
         auto = (r - j @ (a * d - b * p)).norm()
         for alpha in step_grid(r)[:12]:
             assert float(auto) <= float((r - alpha * (j @ d)).norm()) + 1e-12
@@ -214,3 +215,53 @@ def test_coarse_to_fine_agrees_with_exhaustive_on_quadratics():
         fast = grid_search(losses, theta, direction, current)
         full = grid_search(losses, theta, direction, current, exhaustive=True)
         assert fast.step_size == full.step_size
+
+
+@dataclass
+class Uphill(Quadratic):
+    """The same residual map, but every trial step of the line search gives an infinite loss."""
+
+    def losses(self, thetas):
+        return torch.full((len(thetas),), float("inf"))
+
+
+def test_adaptive_damping_rises_after_failed_steps_and_falls_to_its_floor_after_full_steps():
+    easy = quadratic(n=25, p=6)
+    uphill = Uphill(easy.a, easy.b, easy.s)
+    engd = ENGD(solver="dense", damping=1e-8, adaptive_damping=True)
+    state, used = engd.init(torch.zeros(6)), []
+    for start, models in ((torch.randn(6), [uphill, uphill, easy, easy]), (torch.randn(6), [easy])):
+        theta = start
+        for model in models:
+            theta, state, info = engd.update(state, theta, model.linearise(theta), model)
+            used.append(info.damping)
+            assert (info.step_size == 0.0) == (model is uphill)
+    assert used == pytest.approx([1e-8, 1e-7, 1e-6, 1e-7, 1e-8], rel=1e-12)
+    assert state["damping_scale"] == 1.0
+
+
+def test_adaptive_damping_is_off_by_default_and_needs_a_positive_floor():
+    model = Uphill(*dataclasses.astuple(quadratic(n=25, p=6))[:3])
+    engd, theta = ENGD(solver="dense", damping=1e-8), torch.randn(6)
+    state = engd.init(theta)
+    for _ in range(2):
+        theta, state, info = engd.update(state, theta, model.linearise(theta), model)
+        assert info.damping == 1e-8 and "damping_scale" not in state
+    with pytest.raises(ValueError, match="damping > 0"):
+        ENGD(damping=0.0, adaptive_damping=True)
+
+
+@pytest.mark.parametrize("solver", ["nystrom", "nystrom-pcg"])
+def test_engd_passes_the_sketch_options_to_the_randomized_solvers(solver):
+    model = quadratic(n=40, p=60)
+    theta = torch.randn(60)
+    steps = {}
+    for name, sketch_size in ((solver, 40), ("woodbury", None), (solver, 5)):
+        engd = ENGD(solver=name, damping=1e-4, line_search=False, sketch_size=sketch_size, cg_steps=0)
+        steps[name, sketch_size] = engd.update(engd.init(theta), theta, model.linearise(theta), model)[0]
+    exact = steps["woodbury", None] - theta
+    assert float((steps[solver, 40] - theta - exact).norm() / exact.norm()) < 1e-8
+    assert float((steps[solver, 5] - theta - exact).norm() / exact.norm()) > 1e-3
+    expected = {"sketch_size": 40} if solver == "nystrom" else {"sketch_size": 40, "cg_steps": 3}
+    assert ENGD(solver=solver, sketch_size=40, cg_steps=3).solver_options(solver) == expected
+    assert ENGD(solver="woodbury", sketch_size=40).solver_options("woodbury") == {}

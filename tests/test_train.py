@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -5,7 +6,9 @@ import torch
 
 import pdes
 from pinn_natmom import api
-from pinn_natmom.train import HISTORY_COLUMNS
+from pinn_natmom.graphs import make_evaluations
+from pinn_natmom.model import MLP
+from pinn_natmom.train import HISTORY_COLUMNS, sample_points
 
 
 def test_short_solve_decreases_the_loss_by_orders_of_magnitude(device):
@@ -48,3 +51,41 @@ def test_problem_without_exact_solution_reports_only_the_loss():
 def test_bad_options_are_refused(bad):
     with pytest.raises(ValueError):
         api.Options(**bad)
+
+
+def test_run_plans_its_solver_from_the_free_memory(monkeypatch):
+    problem = pdes.poisson(dim=5)
+    options = api.Options(hidden=(64, 64, 48, 48), n_points={"interior": 11000, "boundary": 1000}, device="cpu")
+    jacobian, gram = 8 * 12000 * 10065, 8 * 10065**2
+    monkeypatch.setattr(api, "available_bytes", lambda device: int((jacobian + gram) / api.MEMORY_FRACTION) + 10)
+    assert api.solver_for(problem, options) == "dense"
+    monkeypatch.setattr(api, "available_bytes", lambda device: int((jacobian + gram * 0.6) / api.MEMORY_FRACTION))
+    assert api.solver_for(problem, options) == "nystrom-pcg"
+    with pytest.raises(ValueError, match="would not fit .* use --solver nystrom-pcg"):
+        api.solver_for(problem, dataclasses.replace(options, solver="dense"))
+
+
+def test_mixed_precision_keeps_float64_residuals_and_a_float32_jacobian():
+    problem = pdes.poisson(dim=2)
+    mlp = MLP.of(2, (16, 16))
+    generator = torch.Generator().manual_seed(0)
+    theta = mlp.init(generator)
+    points = sample_points(problem, {"interior": 50, "boundary": 20}, generator, torch.float64, "cpu")
+    full = make_evaluations(mlp, problem, "forward", torch.device("cpu"), cuda_graphs=False)
+    mixed = make_evaluations(mlp, problem, "forward", torch.device("cpu"), cuda_graphs=False, mixed_precision=True)
+    reference, lin = full.linearise(theta, points), mixed.linearise(theta, points)
+    assert lin.jacobian.dtype == torch.float64
+    assert torch.equal(lin.residual, reference.residual)
+    error = float((lin.jacobian - reference.jacobian).norm() / reference.jacobian.norm())
+    assert 1e-9 < error < 1e-6
+    low = lin.jacobian.to(torch.float32)
+    assert torch.equal(low.to(torch.float64), lin.jacobian)
+
+
+def test_mixed_precision_training_reaches_float64_accuracy():
+    problem = pdes.poisson(dim=2)
+    options = dict(hidden=(16, 16), steps=30, n_points={"interior": 300, "boundary": 80}, n_eval=1000, device="cpu")
+    full = api.solve(problem, **options)
+    mixed = api.solve(problem, **options, mixed_precision=True)
+    assert full.metrics["rel_l2"] < 2e-5
+    assert mixed.metrics["rel_l2"] < 3 * full.metrics["rel_l2"]

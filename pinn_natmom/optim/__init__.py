@@ -14,7 +14,7 @@ from typing import Any
 from torch import Tensor
 
 from ..linearise import Linearised
-from .base import Natural, Residuals, State, StepInfo
+from .base import ROW_STATE, Natural, Residuals, State, StepInfo
 from .engd import ENGD
 from .first_order import LBFGS, Adam
 from .momentum import NaturalAuto, NaturalHeavyBall, NaturalHeavyBallDifference, NaturalNesterov, QuasiNaturalHeavyBall
@@ -57,7 +57,8 @@ def make(name: str, **options: Any) -> Any:
     return cls(**given)
 
 
-SOLVER_OPTIONS = frozenset({"damping", "rcond", "solver", "line_search", "exhaustive_search"})
+SOLVER_OPTIONS = frozenset({"damping", "rcond", "solver", "line_search", "exhaustive_search", "sketch_size", "cg_steps",
+                            "adaptive_damping"})
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def needs_jacobian(optimizer: Any, state: State) -> bool:
 
 
 __all__ = [
-    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Residuals",
+    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Residuals",
     "ENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
     "NaturalNesterov", "QuasiNaturalHeavyBall",
 ]

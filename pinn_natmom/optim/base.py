@@ -8,6 +8,8 @@ checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -19,6 +21,13 @@ from ..linearise import Linearised
 from ..linesearch import grid_search
 
 State = dict[str, Any]
+ROW_STATE = frozenset({"residual", "velocity"})
+"""Optimizer state entries that hold one value per collocation row (a residual, a function-space velocity)."""
+
+DAMPING_FACTOR = 10.0
+"""The factor by which adaptive damping lowers or raises ``λ`` per step."""
+NEAR_FULL_STEP = 0.5
+"""The smallest line-search step ``α`` that counts as a full step for adaptive damping."""
 
 
 class Residuals(Protocol):
@@ -72,6 +81,19 @@ class Natural:
         lr: the fixed step when the line search is off.
         momentum: ``β`` (``μ`` for SPRING); ignored by ``engd``.
         exhaustive_search: evaluate all 31 grid points every step instead of bracketing.
+        sketch_size: ``ℓ`` of the randomized solvers ``nystrom`` and ``nystrom-pcg`` (``None``: their default, 1,000).
+        cg_steps: conjugate-gradient steps of ``nystrom-pcg`` (``None``: its default).
+        adaptive_damping: Levenberg–Marquardt control of ``λ`` for the damped solvers (all but the truncated ones):
+            step ``k`` uses ``λ_k = damping · s_k`` with the scale ``s_k`` kept in the state (``"damping_scale"``,
+            ``s_0 = 1``). From the scale ``s`` the solver actually used (above ``s_k`` when the factorisation had to
+            raise ``λ``): ``s_{k+1} = max(s / 10, 1)`` after a step that lowered the loss with a full or near-full
+            step (line-search ``α ≥ ½``; any decrease with a fixed step), ``s_{k+1} = 10 s`` after a step that did
+            not lower the loss (the line search found no decrease, or the fixed step raised it), else ``s``. So
+            ``damping`` is the floor. A step the training loop rejects is retried by a :meth:`cautious` copy whose
+            floor, and with it ``λ``, is 100× higher. Needs ``damping > 0``.
+
+    Every subclass's ``update`` is wrapped (:meth:`__init_subclass__`) to apply the adaptive damping; with it off, the
+    wrapper calls ``update`` unchanged.
     """
 
     damping: float = 1e-10
@@ -81,8 +103,16 @@ class Natural:
     lr: float = 1.0
     momentum: float = 0.0
     exhaustive_search: bool = False
+    sketch_size: int | None = None
+    cg_steps: int | None = None
+    adaptive_damping: bool = False
 
     needs_jacobian: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "update" in cls.__dict__:
+            cls.update = with_adaptive_damping(cls.__dict__["update"])
 
     def __post_init__(self) -> None:
         if not self.damping >= 0:
@@ -95,6 +125,12 @@ class Natural:
             raise ValueError(f"momentum must lie in [0, 1), got {self.momentum}")
         if self.solver not in solvers.SOLVER_NAMES:
             raise ValueError(f"unknown solver {self.solver!r}; choose from {', '.join(solvers.SOLVER_NAMES)}")
+        if self.sketch_size is not None and not self.sketch_size >= 1:
+            raise ValueError(f"sketch size must be ≥ 1, got {self.sketch_size}")
+        if self.cg_steps is not None and not self.cg_steps >= 0:
+            raise ValueError(f"the number of CG steps must be ≥ 0, got {self.cg_steps}")
+        if self.adaptive_damping and not self.damping > 0:
+            raise ValueError("adaptive damping scales the damping λ, so it needs damping > 0")
 
     def cautious(self) -> Natural:
         """A more conservative copy, to retry a rejected step: ``λ`` ×100 (at least 10⁻¹⁰), the cut-off ×10 (at
@@ -113,10 +149,25 @@ class Natural:
             return solvers.DEFAULT_RCOND[name] if self.rcond is None else self.rcond
         return self.damping
 
+    def solver_options(self, name: str) -> dict[str, int]:
+        """The options set here that the solver ``name`` takes (:data:`pinn_natmom.solvers.OPTIONS`)."""
+        given = {"sketch_size": self.sketch_size, "cg_steps": self.cg_steps}
+        taken = solvers.OPTIONS.get(name, frozenset())
+        return {key: value for key, value in given.items() if value is not None and key in taken}
+
     def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, float]:
         """``(rhs ↦ J⁺ rhs, λ_used)`` from one factorisation of the current ``J``."""
         name = solvers.choose(self.solver, *lin.jacobian.shape)
-        return solvers.factorize(name, lin.jacobian, self.regulariser(name))
+        return solvers.factorize(name, lin.jacobian, self.regulariser(name), lin.rows, **self.solver_options(name))
+
+    def next_damping_scale(self, info: StepInfo, lin: Linearised) -> float:
+        """``s_{k+1}`` of the adaptive damping (see the class docstring) after the step ``info`` from ``lin``."""
+        used = info.damping / self.damping
+        if not float(info.loss) < float(lin.loss):
+            return used * DAMPING_FACTOR
+        if not self.line_search or info.step_size >= NEAR_FULL_STEP:
+            return max(used / DAMPING_FACTOR, 1.0)
+        return used
 
     def step(self, model: Residuals, origin: Tensor, d: Tensor, reference: Tensor, state: State) -> tuple[Found, State]:
         """The step ``origin − α d``: ``α`` by the grid line search against the loss ``reference`` (at the current θ),
@@ -126,6 +177,24 @@ class Natural:
         found = grid_search(model.losses, origin, d, reference, self.exhaustive_search, state["grid_index"])
         improved = found.index >= 0
         return Found(found.step_size, found.loss, improved), ({**state, "grid_index": found.index} if improved else state)
+
+
+Update = Callable[[Natural, State, Tensor, Linearised, Residuals], tuple[Tensor, State, StepInfo]]
+
+
+def with_adaptive_damping(update: Update) -> Update:
+    """``update`` run with ``λ = damping · s`` from the state, storing the next scale ``s`` after it (when
+    ``adaptive_damping`` is on and the solver is a damped one)."""
+
+    @functools.wraps(update)
+    def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+        if not self.adaptive_damping or solvers.choose(self.solver, *lin.jacobian.shape) in solvers.TRUNCATED:
+            return update(self, state, theta, lin, model)
+        scaled = dataclasses.replace(self, damping=self.damping * state.get("damping_scale", 1.0), adaptive_damping=False)
+        new_theta, new_state, info = update(scaled, state, theta, lin, model)
+        return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin)}, info
+
+    return adapted
 
 
 def stack_columns(*vectors: Tensor) -> Tensor:

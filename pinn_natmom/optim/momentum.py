@@ -137,7 +137,7 @@ class NaturalAuto(Natural):
         d = solvers.check_finite(apply(lin.residual))
         direction, restarted = d, False
         if "step" in state:
-            a, b = optimal_coefficients(lin.jacobian, lin.residual, d, state["step"])
+            a, b = optimal_coefficients(lin, d, state["step"])
             direction = a * d - b * state["step"]
         found, state = self.step(model, theta, direction, lin.loss, state)
         if "step" in state and not found.improved and self.line_search:
@@ -154,14 +154,16 @@ def previous_residual(state: State, model: Residuals) -> Tensor:
     return state["residual"] if state["version"] == model.version else model.residual(state["theta"])
 
 
-def optimal_coefficients(jacobian: Tensor, residual: Tensor, d: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
-    """``(a, b)`` minimising ``‖r − a J d + b J p‖²`` (least squares with the columns ``J d`` and ``−J p``).
+def optimal_coefficients(lin: Linearised, d: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
+    """``(a, b)`` minimising ``‖r − a J d + b J p‖²`` (least squares with the columns ``J d`` and ``−J p``), for ``J``
+    and ``r`` of ``lin``.
 
     Solved through the 2 × 2 normal equations with a relative ridge of ``10⁻¹²`` (collinear columns, ``p = 0``), on the
     device. ``(a, b) = (1, 0)`` is ENGD's unit step.
     """
-    columns = stack_columns(jacobian @ d, -(jacobian @ p))
-    gram = columns.T @ columns
+    columns = stack_columns(lin.jacobian @ d, -(lin.jacobian @ p))
+    gram = lin.inner(columns, columns)
     ridge = 1e-12 * gram.diagonal().sum().clamp_min(torch.finfo(gram.dtype).tiny)
-    coefficients = torch.linalg.solve(gram + ridge * torch.eye(2, dtype=gram.dtype, device=gram.device), columns.T @ residual)
+    right = lin.inner(columns, lin.residual)
+    coefficients = torch.linalg.solve(gram + ridge * torch.eye(2, dtype=gram.dtype, device=gram.device), right)
     return coefficients[0], coefficients[1]

@@ -1,4 +1,8 @@
-"""Parameter-space solve: ``d = (JᵀJ + λI)⁻¹ Jᵀ r`` with a ``P × P`` Cholesky (cost ``N P² + P³/3``)."""
+"""Parameter-space solve: ``d = (JᵀJ + λI)⁻¹ Jᵀ r`` with a ``P × P`` Cholesky (cost ``N P² + P³/3``).
+
+On a block of rows (:mod:`.rows`) the Gram matrix ``Σ_a J_aᵀJ_a`` and ``Σ_a J_aᵀr_a`` are each one sum over the
+blocks (``P² + P`` entries), and every holder factorises the same matrix.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,9 +11,11 @@ from torch import Tensor
 
 from .cholesky import cholesky_apply, factor_damped
 from .gram import lower_gram
+from .rows import RowBlock, whole
 
 
-def factorize(jacobian: Tensor, damping: float) -> tuple[Callable[[Tensor], Tensor], float]:
+def factorize(jacobian: Tensor, damping: float, rows: RowBlock | None = None) -> tuple[Callable[[Tensor], Tensor], float]:
     """``rhs ↦ (JᵀJ + λI)⁻¹ Jᵀ rhs`` from one factorisation of the Gram matrix, and the damping used."""
-    factor, used = factor_damped(lower_gram(jacobian.T), damping, overwrite=True)
-    return (lambda rhs: cholesky_apply(factor, jacobian.T @ rhs)), used
+    total = (rows or whole(jacobian.shape[0])).sum
+    factor, used = factor_damped(total(lower_gram(jacobian.T)), damping, overwrite=True)
+    return (lambda rhs: cholesky_apply(factor, total(jacobian.T @ rhs))), used
