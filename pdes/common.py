@@ -10,6 +10,7 @@ from pinn_natmom.problem import Problem, Residual, Term
 
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
 from .manufactured import Field
+from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of
 
 
 def data_residual(x: Tensor, jet, g: Tensor | None) -> Tensor:
@@ -32,21 +33,33 @@ def dirichlet_problem(
     description: str,
     run_defaults: Mapping[str, object] | None = None,
     sampler: str = "uniform",
+    neumann: tuple[int, ...] = (),
+    flux: Field | None = None,
 ) -> Problem:
-    """An interior residual (reading the Laplacian) with data ``source``, and ``u = boundary`` (default 0) on every face.
+    """An interior residual (reading the Laplacian) with data ``source``, ``u = boundary`` (default 0) on every face
+    but the ``neumann`` ones, and ``∂u/∂n = flux`` (default 0; derived from ``exact`` when given) on those.
 
     ``sampler`` names the interior points' sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`); boundary points are uniform.
     """
+    dirichlet = dirichlet_faces(box, neumann, box.dim)
+    if not dirichlet:
+        raise ValueError(f"{name}: at least one face must keep Dirichlet data (with Neumann data on every face the "
+                         "solution is defined only up to a constant)")
+    if exact is not None and neumann:
+        flux = normal_derivative_of(exact, box, neumann)
+    terms = [
+        Term("interior", interior_residual, interior_sampler(sampler, box), data=source, needs=frozenset({"laplacian"})),
+        Term("boundary", data_residual, uniform_boundary(box, dirichlet if neumann else None), data=boundary or zero),
+    ]
+    if neumann:
+        terms.append(neumann_term(box, neumann, flux or zero))
     return Problem(
         name=name,
         dim=box.dim,
-        terms=(
-            Term("interior", interior_residual, interior_sampler(sampler, box), data=source, needs=frozenset({"laplacian"})),
-            Term("boundary", data_residual, uniform_boundary(box), data=boundary or zero),
-        ),
+        terms=tuple(terms),
         domain_sampler=uniform_interior(box),
         exact=exact,
-        description=description,
+        description=description + (f"; ∂u/∂n = h on {face_names(neumann)}" if neumann else ""),
         bounds=box.bounds,
         **({} if run_defaults is None else {"run_defaults": run_defaults}),
     )

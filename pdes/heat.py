@@ -9,6 +9,7 @@ Points are ``(x_1, …, x_d, t)``: the network's input dimension is ``d + 1``. R
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from types import MappingProxyType
 
 import torch
@@ -19,6 +20,7 @@ from pinn_natmom.problem import Jet, Problem, Term
 from .common import data_residual, zero
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
 from .manufactured import Field, gradient_of, laplacian_of
+from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
 
 DEFAULT_DIFFUSIVITY = 0.25
 RUN_DEFAULTS = MappingProxyType({"solver": "pinv"})
@@ -47,12 +49,15 @@ def heat(
     boundary: Field | None = None,
     initial: Field | None = None,
     sampler: str = "uniform",
+    neumann: str | Sequence[str] = "",
+    flux: Field | None = None,
 ) -> Problem:
     """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]``.
 
     Give ``exact`` to derive ``f``, ``g`` and ``u₀``; or ``source`` (and optionally ``boundary`` and ``initial``,
     default 0) for a problem without a known solution. With neither, :func:`default_exact` is used. ``sampler`` names
-    the interior sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`).
+    the interior sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`). ``neumann``: spatial faces (``"x1=0"``…) with
+    ``∂u/∂n = flux`` (default 0, derived from ``exact`` when given) instead of Dirichlet data.
     """
     if dim < 1:
         raise ValueError(f"heat: spatial dimension must be at least 1, got {dim}")
@@ -60,7 +65,8 @@ def heat(
         raise ValueError(f"heat: diffusivity must be a finite number > 0, got {diffusivity}")
     if not (math.isfinite(final_time) and final_time > 0):
         raise ValueError(f"heat: final time must be a finite number > 0, got {final_time}")
-    if exact is not None and (source is not None or boundary is not None or initial is not None):
+    faces = parse_faces(neumann, dim)
+    if exact is not None and (source is not None or boundary is not None or initial is not None or flux is not None):
         raise ValueError("heat: give either an exact solution (the data are derived from it) or source/boundary/initial data, not both")
     formula = "user-defined"
     if exact is None and source is None:
@@ -72,6 +78,9 @@ def heat(
         boundary, initial = exact, exact
     boundary, initial = boundary or zero, initial or zero
     box = Box((0.0,) * dim + (0.0,), (1.0,) * dim + (float(final_time),))
+    if exact is not None and faces:
+        flux = normal_derivative_of(exact, box, faces)
+    dirichlet = dirichlet_faces(box, faces, dim)
 
     def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
         """``ρ = ∂_t u − κ Δ_x u − f``."""
@@ -83,12 +92,14 @@ def heat(
         terms=(
             Term("interior", interior_residual, interior_sampler(sampler, box), data=source,
                  needs=frozenset({"grad", "laplacian"}), laplacian_dims=spatial),
-            Term("boundary", data_residual, uniform_boundary(box, tuple(range(2 * dim))), data=boundary),
+            *([Term("boundary", data_residual, uniform_boundary(box, dirichlet), data=boundary)] if dirichlet else []),
+            *([neumann_term(box, faces, flux or zero)] if faces else []),
             Term("initial", data_residual, uniform_boundary(box, (2 * dim,)), data=initial),
         ),
         domain_sampler=uniform_interior(box),
         exact=exact,
-        description=f"∂_t u = {diffusivity:g} Δu + f on [0,1]^{dim} × [0,{final_time:g}]; u* = {formula}",
+        description=f"∂_t u = {diffusivity:g} Δu + f on [0,1]^{dim} × [0,{final_time:g}]; u* = {formula}"
+        + (f"; ∂u/∂n = h on {face_names(faces)}" if faces else ""),
         run_defaults=RUN_DEFAULTS,
         bounds=box.bounds,
         time_axis=dim,

@@ -8,6 +8,7 @@ an eigenvalue ``π² Σ_i n_i²`` (all ``n_i ≥ 1``) — the solution is then n
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -17,23 +18,30 @@ from pinn_natmom.problem import Jet, Problem
 from .common import dirichlet_problem
 from .domains import Box
 from .manufactured import Field, laplacian_of
+from .neumann import parse_faces
 
 MAX_DIM = 3
 DEFAULT_WAVENUMBER = 4.0 * math.pi
 DEFAULT_WAVENUMBER_1D = 4.5 * math.pi
 
 
-def resonant(k: float, dim: int, tolerance: float = 1e-9) -> bool:
-    """Whether ``(k/π)²`` is, up to ``tolerance``, a sum of ``dim`` squares of positive integers."""
+def resonant(k: float, dim: int, tolerance: float = 1e-9, neumann: tuple[int, ...] = ()) -> bool:
+    """Whether ``k²`` is, up to ``tolerance``, an eigenvalue of ``−Δ`` on ``[0, 1]^dim`` with Dirichlet data on every
+    face but the ``neumann`` ones: ``π² Σ_i μ_i²`` with ``μ_i`` in ``{1, 2, …}`` (both faces of axis ``i``
+    Dirichlet), ``{½, 3/2, …}`` (one of each) or ``{0, 1, …}`` (both Neumann)."""
     target = (k / math.pi) ** 2
-    limit = int(math.isqrt(int(target) + 1)) + 1
+    limit = int(math.isqrt(int(target) + 1)) + 2
 
-    def sums(count: int) -> set[int]:
-        if count == 0:
-            return {0}
-        return {n * n + rest for n in range(1, limit + 1) for rest in sums(count - 1) if n * n + rest <= target + 1}
+    def roots(axis: int) -> list[float]:
+        kinds = (2 * axis in neumann) + (2 * axis + 1 in neumann)
+        return [n + 0.5 * (kinds == 1) for n in range(0 if kinds else 1, limit)]
 
-    return any(abs(target - value) <= tolerance * max(1.0, target) for value in sums(dim))
+    def sums(axis: int) -> set[float]:
+        if axis == dim:
+            return {0.0}
+        return {m * m + rest for m in roots(axis) for rest in sums(axis + 1) if m * m + rest <= target + 1}
+
+    return any(abs(target - value) <= tolerance * max(1.0, target) for value in sums(0))
 
 
 def helmholtz(
@@ -43,19 +51,22 @@ def helmholtz(
     source: Field | None = None,
     boundary: Field | None = None,
     sampler: str = "uniform",
+    neumann: str | Sequence[str] = "",
+    flux: Field | None = None,
 ) -> Problem:
-    """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary (``exact`` or ``source`` as for Poisson;
-    ``k`` defaults as in the module docstring)."""
+    """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces
+    (``exact`` or ``source`` as for Poisson; ``k`` defaults as in the module docstring)."""
     if not 1 <= dim <= MAX_DIM:
         raise ValueError(f"helmholtz: dimension must be 1…{MAX_DIM}, got {dim}")
     if k is None:
         k = DEFAULT_WAVENUMBER_1D if dim == 1 else DEFAULT_WAVENUMBER
     if not (math.isfinite(k) and k > 0):
         raise ValueError(f"helmholtz: wave number k must be a finite number > 0, got {k}")
-    if resonant(k, dim):
-        raise ValueError(f"helmholtz: k = {k:.6g} makes k² a Dirichlet eigenvalue of −Δ on [0,1]^{dim} (no unique "
-                         "solution); choose another k")
-    if exact is not None and (source is not None or boundary is not None):
+    faces = parse_faces(neumann, dim)
+    if resonant(k, dim, neumann=faces):
+        raise ValueError(f"helmholtz: k = {k:.6g} makes k² an eigenvalue of −Δ on [0,1]^{dim} with these boundary "
+                         "conditions (no unique solution); choose another k")
+    if exact is not None and (source is not None or boundary is not None or flux is not None):
         raise ValueError("helmholtz: give either an exact solution (the data are derived from it) or source/boundary data, not both")
     formula = "user-defined"
     if exact is None and source is None:
@@ -73,5 +84,5 @@ def helmholtz(
     return dirichlet_problem(
         "helmholtz", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
-        sampler=sampler,
+        sampler=sampler, neumann=faces, flux=flux,
     )

@@ -6,7 +6,7 @@ Residuals: interior ``ρ = −Δu − f``, boundary ``ρ = u − g``. Given an e
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -15,9 +15,8 @@ from pinn_natmom.problem import Jet, Problem
 
 from .common import dirichlet_problem
 from .domains import Box
-from .manufactured import laplacian_of
-
-Field = Callable[[Tensor], Tensor]
+from .manufactured import Field, laplacian_of
+from .neumann import parse_faces
 
 
 def default_exact(dim: int) -> tuple[Field, str]:
@@ -47,17 +46,22 @@ def poisson(
     source: Field | None = None,
     boundary: Field | None = None,
     sampler: str = "uniform",
+    neumann: str | Sequence[str] = "",
+    flux: Field | None = None,
 ) -> Problem:
-    """``−Δu = f`` on ``[0, 1]^d`` with ``u = g`` on the boundary.
+    """``−Δu = f`` on ``[0, 1]^d`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces.
 
-    Give ``exact`` (a torch function of ``x``) to derive ``f`` and ``g`` from it; or give ``source`` (and optionally
-    ``boundary``, default 0) for a problem without a known solution, where no error is reported. With neither, the
-    default manufactured solution of :func:`default_exact` is used.
+    Give ``exact`` (a torch function of ``x``) to derive ``f``, ``g`` and ``h`` from it; or give ``source`` (and
+    optionally ``boundary`` and ``flux``, default 0) for a problem without a known solution, where no error is
+    reported. With neither, the default manufactured solution of :func:`default_exact` is used. ``neumann``: faces
+    such as ``"x1=0,x2=1"`` (:func:`pdes.neumann.parse_faces`).
     """
     if dim < 1:
         raise ValueError(f"poisson: dimension must be at least 1, got {dim}")
-    if exact is not None and (source is not None or boundary is not None):
-        raise ValueError("poisson: give either an exact solution (the data are derived from it) or source/boundary data, not both")
+    if exact is not None and (source is not None or boundary is not None or flux is not None):
+        raise ValueError("poisson: give either an exact solution (the data are derived from it) or source/boundary/flux "
+                         "data, not both")
+    faces = parse_faces(neumann, dim)
     formula = "user-defined"
     if exact is None and source is None:
         exact, formula = default_exact(dim)
@@ -67,5 +71,5 @@ def poisson(
     return dirichlet_problem(
         "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
-        sampler=sampler,
+        sampler=sampler, neumann=faces, flux=flux,
     )

@@ -27,7 +27,8 @@ class Options:
     seed: int = 0
     device: str = "auto"
     dtype: str = "float64"
-    n_points: dict[str, int] = field(default_factory=lambda: {"interior": 900, "boundary": 120, "initial": 120})
+    n_points: dict[str, int] = field(default_factory=lambda: {"interior": 900, "boundary": 120, "initial": 120,
+                                                               "neumann": 120})
     n_eval: int = 10_000
     resample_every: int = 0
     optimizer: str = "engd"

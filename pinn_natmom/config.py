@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_interior", "int", None, "interior points (default 900)"),
     Setting("n_boundary", "int", None, "boundary points (default 120)"),
     Setting("n_initial", "int", None, "initial-condition points of heat (default 120)"),
+    Setting("neumann", "str", None, 'faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1"'),
+    Setting("n_neumann", "int", None, "points on the Neumann faces (default 120)"),
     Setting("n_eval", "int", 10_000, "points for the error"),
     Setting("resample_every", "int", 0, "redraw the points every k steps (0: never)"),
     Setting("optimizer", "str", "engd", "training algorithm", tuple(optim.OPTIMIZERS)),

@@ -18,9 +18,10 @@ PROBLEM_SETTINGS: dict[str, tuple[str, ...]] = {
     "diffusivity": ("heat",),
     "final_time": ("heat",),
     "sampler": ("poisson", "heat", "helmholtz"),
+    "neumann": ("poisson", "heat", "helmholtz"),
 }
 """The settings passed to a PDE factory, and the PDEs that take each."""
-TERM_COUNTS = {"interior": "n_interior", "boundary": "n_boundary", "initial": "n_initial"}
+TERM_COUNTS = {"interior": "n_interior", "boundary": "n_boundary", "initial": "n_initial", "neumann": "n_neumann"}
 OPTION_SETTINGS = ("steps", "seed", "device", "dtype", "n_eval", "resample_every", "damping", "rcond", "optimizer",
                    "momentum", "warmup_adam", "line_search", "lr", "jacobian", "time_limit", "target_rel_l2",
                    "cuda_graphs", "sketch_size", "cg_steps", "adaptive_damping", "mixed_precision")

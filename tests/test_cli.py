@@ -66,6 +66,8 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--adaptive-damping", "--damping", "0"], "damping > 0"),
         (["--mixed-precision", "--dtype", "float32"], "float64"),
         (["--n-interior", "100000000", "--solver", "woodbury"], "would not fit"),
+        (["--neumann", "x9=0"], "not one of x1=0"),
+        (["--n-neumann", "50"], "no neumann term"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):

@@ -16,6 +16,8 @@ from pinn_natmom.train import sample_points
 CASES = [
     ("heat", dict(dim=1)), ("heat", dict(dim=2, diffusivity=0.1, final_time=0.5)), ("heat", dict(dim=4)),
     ("helmholtz", dict(dim=1, k=3.0)), ("helmholtz", dict(dim=2)), ("helmholtz", dict(dim=3, k=2.5)),
+    ("poisson", dict(dim=2, neumann="x1=0,x2=1")), ("heat", dict(dim=2, neumann="x1=1,x2=0")),
+    ("helmholtz", dict(dim=2, k=5.0, neumann=["x1=0"])),
 ]
 
 
@@ -114,3 +116,37 @@ def test_latin_hypercube_puts_one_point_in_every_stratum_and_grid_refuses_other_
     first = problem.terms[0].sampler(64, torch.Generator().manual_seed(0))
     second = problem.terms[0].sampler(64, torch.Generator().manual_seed(1))
     assert not torch.equal(first, second)
+
+
+def test_neumann_points_lie_on_their_faces_and_dirichlet_points_on_the_others():
+    from pdes.neumann import outward_normal
+
+    problem = pdes.heat(dim=2, neumann="x1=1,x2=0")
+    points = sample_points(problem, {"interior": 10, "boundary": 300, "neumann": 300, "initial": 10},
+                           torch.Generator().manual_seed(0), torch.float64, "cpu")
+    x = points["neumann"].x
+    on_x1 = x[:, 0] == 1.0
+    assert bool((on_x1 | (x[:, 1] == 0.0)).all()) and 100 < int(on_x1.sum()) < 200
+    normal = outward_normal(Box((0.0,) * 3, (1.0,) * 3), (1, 2), x)
+    assert torch.equal(normal[on_x1], torch.tensor([1.0, 0.0, 0.0]).expand(int(on_x1.sum()), 3))
+    assert torch.equal(normal[~on_x1], torch.tensor([0.0, -1.0, 0.0]).expand(int((~on_x1).sum()), 3))
+    d = points["boundary"].x
+    assert bool(((d[:, 0] == 0.0) | (d[:, 1] == 1.0)).all())
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(neumann="x3=0"), "not one of x1=0 … x2=1"), (dict(neumann="y1=0"), "not one of"),
+    (dict(neumann="x1=0,x1=0"), "repeat"), (dict(neumann="x1=0,x1=1,x2=0,x2=1"), "at least one face"),
+])
+def test_bad_neumann_faces_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        pdes.poisson(dim=2, **options)
+
+
+def test_poisson_with_neumann_faces_trains():
+    from pinn_natmom import api
+
+    problem = pdes.poisson(dim=2, neumann="x1=0,x2=1")
+    result = api.solve(problem, hidden=(16, 16), steps=50, device="cpu", n_eval=1000,
+                       n_points={"interior": 400, "boundary": 80, "neumann": 80})
+    assert result.metrics["rel_l2"] < 1e-4
