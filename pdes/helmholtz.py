@@ -25,6 +25,15 @@ DEFAULT_WAVENUMBER = 4.0 * math.pi
 DEFAULT_WAVENUMBER_1D = 4.5 * math.pi
 
 
+def run_defaults(k: float) -> dict[str, object]:
+    """A sine network 2→32→32→1 with first-layer frequency ``ω = k``, 1,600 + 400 points and the svd solver: on the
+    2-core CPU it reached rel_l2 1e-5 at k = 4π in 24 steps (35 s) and 1.1e-6 in 120 (results/pdes). Tanh networks
+    (any width, points, solver or damping tried) stay at the zero field: their Gauss–Newton steps are cut to α ≈ 1e-8
+    by the line search."""
+    return {"activation": "sin", "frequency": float(k), "solver": "svd",
+            "n_points": {"interior": 1600, "boundary": 400, "neumann": 400}}
+
+
 def resonant(k: float, dim: int, tolerance: float = 1e-9, neumann: tuple[int, ...] = ()) -> bool:
     """Whether ``k²`` is, up to ``tolerance``, an eigenvalue of ``−Δ`` on ``[0, 1]^dim`` with Dirichlet data on every
     face but the ``neumann`` ones: ``π² Σ_i μ_i²`` with ``μ_i`` in ``{1, 2, …}`` (both faces of axis ``i``
@@ -84,5 +93,5 @@ def helmholtz(
     return dirichlet_problem(
         "helmholtz", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
-        sampler=sampler, neumann=faces, flux=flux,
+        run_defaults=run_defaults(k), sampler=sampler, neumann=faces, flux=flux,
     )

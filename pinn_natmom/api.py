@@ -23,6 +23,8 @@ class Options:
     """Everything that decides a run besides the problem. Point counts are per term name (``n_<term>``)."""
 
     hidden: tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    frequency: float = 1.0
     steps: int = 60
     seed: int = 0
     device: str = "auto"
@@ -56,6 +58,7 @@ class Options:
         for name, count in self.n_points.items():
             check(count >= 1, f"the number of {name} points must be ≥ 1, got {count}")
         check(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        self.network(1)
         check(self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         check(self.optimizer in optim.OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose from {', '.join(optim.OPTIMIZERS)}")
         check(self.momentum is None or 0 <= self.momentum < 1, f"momentum must lie in [0, 1), got {self.momentum}")
@@ -71,6 +74,10 @@ class Options:
         check(self.target_rel_l2 is None or self.target_rel_l2 > 0, f"target rel_l2 must be > 0, got {self.target_rel_l2}")
         check(not self.mixed_precision or self.dtype == "float64",
               "mixed precision builds J in float32 for a float64 run; it needs --dtype float64")
+
+    def network(self, in_dim: int) -> MLP:
+        """The network these options describe for inputs of dimension ``in_dim``."""
+        return MLP.of(in_dim, self.hidden, self.activation, self.frequency)
 
     def optimizer_for(self, solver: str) -> object:
         """The optimizer these options describe, with the direction solver ``solver`` and an Adam warm start when
@@ -123,7 +130,7 @@ def solver_for(problem: Problem, options: Options, sharding: Sharding | None = N
     has); a ``ValueError`` says what to change when ``J`` and the solver's matrices would not fit in
     :data:`MEMORY_FRACTION` of it."""
     n_rows = sum(options.n_points[name] for name in problem.term_names)
-    n_params = MLP.of(problem.dim, options.hidden).num_params
+    n_params = options.network(problem.dim).num_params
     itemsize = DTYPES[options.dtype].itemsize
     free = available_bytes(options.resolved_device())
     if sharding is not None and free is not None:
@@ -161,7 +168,7 @@ def solve(
     if missing:
         raise ValueError(f"no point count given for the term(s) {', '.join(missing)} of {problem.name}")
     device = options.resolved_device()
-    mlp = MLP.of(problem.dim, options.hidden)
+    mlp = options.network(problem.dim)
     n_points = {name: options.n_points[name] for name in problem.term_names}
     solver = solver_for(problem, options, sharding)
     optimizer = options.optimizer_for(solver)

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import optim
 from .linearise import JACOBIAN_METHODS
+from .model import ACTIVATIONS
 from .solvers import SOLVER_NAMES
 
 if sys.version_info >= (3, 11):
@@ -29,6 +30,7 @@ else:
     import tomli as tomllib
 
 DTYPE_NAMES = ("float64", "float32")
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 DEVICE_NAMES = ("auto", "cpu", "cuda")
 RECORD_ONLY = frozenset({"environment", "input_dim", "problem", "solver_used", "processes"})
 """Keys of a saved ``config.json`` that describe the run rather than set it; read back and ignored."""
@@ -64,7 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("diffusivity", "float", None, "κ of heat (default 0.25)"),
     Setting("final_time", "float", None, "T of heat, time interval [0, T] (default 1)"),
     Setting("sampler", "str", None, "interior points: uniform (default), sobol, lhs, grid (n must be a d-th power)"),
-    Setting("hidden", "widths", None, "hidden widths, e.g. 64 or 32,32 (default 32,32)"),
+    Setting("hidden", "widths", None, "hidden widths, e.g. 64 or 32,32 (default 32,32; helmholtz 32,32)"),
+    Setting("activation", "str", None, "activation of the hidden layers (default tanh; helmholtz sin)", ACTIVATION_NAMES),
+    Setting("frequency", "float", None, "scale of the first layer's initial weights (default 1; helmholtz k)"),
     Setting("n_interior", "int", None, "interior points (default 900)"),
     Setting("n_boundary", "int", None, "boundary points (default 120)"),
     Setting("n_initial", "int", None, "initial-condition points of heat (default 120)"),

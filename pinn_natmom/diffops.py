@@ -2,10 +2,12 @@
 
 Forward Laplacian. Every layer carries three channel groups for the points ``x_n``: the value ``z`` (``*K × N × w``),
 the gradient ``∂_j z`` (``*K × d × N × w``) and the Laplacian over a coordinate set ``S``, ``Δ_S z`` (``*K × N × w``).
-Through a linear layer every channel is multiplied by ``Wᵀ`` (the bias enters the value only); through ``y = tanh(z)``:
+Through a linear layer every channel is multiplied by ``Wᵀ`` (the bias enters the value only); through ``y = σ(z)``:
 
 .. math::
-    ∂_j y = (1 - y^2)\\,∂_j z, \\qquad Δ_S y = (1 - y^2)\\,Δ_S z - 2y(1 - y^2) \\sum_{j \\in S} (∂_j z)^2 .
+    ∂_j y = σ'(z)\\,∂_j z, \\qquad Δ_S y = σ'(z)\\,Δ_S z + σ''(z) \\sum_{j \\in S} (∂_j z)^2 ,
+
+with ``σ' = 1 − y²``, ``σ'' = −2y(1 − y²)`` for ``tanh`` and ``σ' = cos z``, ``σ'' = −sin z`` for ``sin``.
 
 θ may be one vector ``P`` or a batch ``K × P`` (the line search evaluates many step sizes in one pass).
 The reference computes the same quantities point by point with ``torch.func.grad`` and ``torch.func.hessian``.
@@ -81,17 +83,25 @@ def linear_channels(a: Channels, w: Tensor, b: Tensor, a_batched: bool) -> Chann
     return Channels(value, grad, laplacian)
 
 
-def tanh_channels(z: Channels, mask: Tensor | None) -> Channels:
-    """Push channels through ``tanh`` with the chain rules in the module docstring; ``mask`` (``d × 1 × 1``) selects ``S``."""
-    y = torch.tanh(z.value)
-    if z.grad is None:
-        return Channels(y)
-    slope = 1.0 - y * y
+def activation_channels(z: Channels, mask: Tensor | None, activation: str = "tanh") -> Channels:
+    """Push channels through ``y = σ(z)`` with the chain rules in the module docstring; ``mask`` (``d × 1 × 1``) selects
+    ``S``. ``tanh``: ``σ' = 1 − y²``, ``σ'' = −2yσ'``; ``sin``: ``σ' = cos z``, ``σ'' = −y``."""
+    if activation == "tanh":
+        y = torch.tanh(z.value)
+        if z.grad is None:
+            return Channels(y)
+        slope = 1.0 - y * y
+        curvature = -2.0 * y * slope
+    else:
+        y = torch.sin(z.value)
+        if z.grad is None:
+            return Channels(y)
+        slope, curvature = torch.cos(z.value), -y
     grad = slope.unsqueeze(-3) * z.grad
     laplacian = None
     if z.laplacian is not None:
         squares = z.grad * z.grad if mask is None else z.grad * z.grad * mask
-        laplacian = slope * (z.laplacian - 2.0 * y * squares.sum(dim=-3))
+        laplacian = slope * z.laplacian + curvature * squares.sum(dim=-3)
     return Channels(y, grad, laplacian)
 
 
@@ -130,7 +140,7 @@ def forward_jet(
         if trace is not None:
             trace.append((a, z))
         if i < len(layers) - 1:
-            a = tanh_channels(z, mask)
+            a = activation_channels(z, mask, mlp.activation)
     return Jet(
         value=z.value[..., 0],
         grad=z.grad[..., 0].transpose(-1, -2) if "grad" in needs else None,

@@ -1,7 +1,10 @@
-"""A tanh multilayer perceptron whose parameters are one flat vector θ.
+"""A multilayer perceptron whose parameters are one flat vector θ.
 
 Layout of θ: for each layer ℓ = 1..L, the weight ``W_ℓ`` (out × in, row-major) followed by the bias ``b_ℓ`` (out).
-The network is ``u(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L`` with ``σ = tanh`` and a scalar output.
+The network is ``u(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L`` with a scalar output and ``σ = tanh`` or ``σ = sin``
+(:data:`ACTIVATIONS`). A sine network whose first layer is initialised with frequencies ``ω`` times the usual scale
+(``frequency``; SIREN, Sitzmann et al. 2020) starts from oscillating features: Helmholtz's ``sin(kx)`` solutions are
+reached from ``ω ≈ k``, where a tanh network's Gauss–Newton steps stay stuck at the zero field (results/pdes).
 """
 from __future__ import annotations
 
@@ -12,23 +15,32 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin}
+
 
 @dataclass(frozen=True)
 class MLP:
-    """Shapes of a tanh MLP ``in_dim → hidden… → 1``; it holds no parameters (those are θ)."""
+    """Shapes of an MLP ``in_dim → hidden… → 1`` with activation ``activation`` and first-layer init scale
+    ``frequency``; it holds no parameters (those are θ)."""
 
     in_dim: int
     hidden: tuple[int, ...]
+    activation: str = "tanh"
+    frequency: float = 1.0
 
     def __post_init__(self) -> None:
         if self.in_dim < 1:
             raise ValueError(f"network input dimension must be at least 1, got {self.in_dim}")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden widths must be positive integers, got {list(self.hidden)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        if not (math.isfinite(self.frequency) and self.frequency > 0):
+            raise ValueError(f"frequency must be a finite number > 0, got {self.frequency}")
 
     @classmethod
-    def of(cls, in_dim: int, hidden: Sequence[int]) -> MLP:
-        return cls(in_dim, tuple(int(h) for h in hidden))
+    def of(cls, in_dim: int, hidden: Sequence[int], activation: str = "tanh", frequency: float = 1.0) -> MLP:
+        return cls(in_dim, tuple(int(h) for h in hidden), activation, float(frequency))
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -59,22 +71,22 @@ class MLP:
         return layers
 
     def init(self, generator: torch.Generator, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> Tensor:
-        """Glorot-normal weights, zero biases: ``W_ij ~ N(0, 2/(in+out))``."""
+        """Glorot-normal weights, zero biases: ``W_ij ~ N(0, 2/(in+out))``, the first layer's times ``frequency``."""
         parts = []
-        for out, inp in self.layer_shapes:
-            std = math.sqrt(2.0 / (inp + out))
+        for index, (out, inp) in enumerate(self.layer_shapes):
+            std = math.sqrt(2.0 / (inp + out)) * (self.frequency if index == 0 else 1.0)
             parts.append(torch.randn(out * inp, generator=generator, dtype=torch.float64) * std)
             parts.append(torch.zeros(out, dtype=torch.float64))
         return torch.cat(parts).to(dtype=dtype, device=device)
 
     def forward(self, theta: Tensor, x: Tensor) -> Tensor:
         """``u_θ(x)`` for ``x`` of shape ``(…, in)``; with θ of shape ``(K, P)`` and x ``(N, in)`` the result is ``(K, N)``."""
-        layers = self.unflatten(theta)
+        layers, sigma = self.unflatten(theta), ACTIVATIONS[self.activation]
         z = x
         for i, (w, b) in enumerate(layers):
             z = affine(z, w, b)
             if i < len(layers) - 1:
-                z = torch.tanh(z)
+                z = sigma(z)
         return z[..., 0]
 
 

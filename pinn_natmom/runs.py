@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from . import api, config, runfolder
-from .model import MLP
 from .problem import Problem
 
 PROBLEM_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -26,6 +25,8 @@ OPTION_SETTINGS = ("steps", "seed", "device", "dtype", "n_eval", "resample_every
                    "momentum", "warmup_adam", "line_search", "lr", "jacobian", "time_limit", "target_rel_l2",
                    "cuda_graphs", "sketch_size", "cg_steps", "adaptive_damping", "mixed_precision")
 """Settings copied as they are into :class:`pinn_natmom.api.Options`."""
+NETWORK_SETTINGS = ("hidden", "activation", "frequency", "solver")
+"""Settings whose default is the problem's recommendation (its ``run_defaults``), else :class:`pinn_natmom.api.Options`'s."""
 
 
 def problem_of(settings: Mapping[str, Any]) -> Problem:
@@ -52,7 +53,7 @@ def options_of(settings: Mapping[str, Any], problem: Problem) -> api.Options:
         raise config.ConfigError(f"{problem.name} has no {', '.join(foreign)} term; its terms are {', '.join(problem.term_names)}")
     counts = {**api.Options().n_points, **problem.run_defaults.get("n_points", {}),
               **{term: settings[key] for term, key in TERM_COUNTS.items() if settings.get(key) is not None}}
-    chosen = {key: settings[key] for key in ("hidden", "solver") if settings.get(key) is not None}
+    chosen = {key: settings[key] for key in NETWORK_SETTINGS if settings.get(key) is not None}
     explicit = {key: settings[key] for key in OPTION_SETTINGS}
     explicit["n_points"] = {term: counts[term] for term in problem.term_names}
     return api.Options(**{**problem.run_defaults, **chosen, **explicit})
@@ -75,7 +76,7 @@ def resolved(settings: Mapping[str, Any], problem: Problem, options: api.Options
         parameter = factory.parameters.get(key)
         if out.get(key) is None and settings["pde"] in owners and parameter is not None:
             out[key] = parameter.default
-    out["hidden"], out["solver"] = options.hidden, options.solver
+    out.update({key: getattr(options, key) for key in NETWORK_SETTINGS})
     for term, key in TERM_COUNTS.items():
         out[key] = options.n_points.get(term)
     return out
@@ -103,7 +104,7 @@ def load_result(run_dir: Path) -> api.Result:
         raise config.ConfigError(f"no run folder at {run_dir}")
     problem, options = resolve(saved_settings(run_dir))
     snapshot = runfolder.read_checkpoint(run_dir / runfolder.CHECKPOINT)
-    mlp = MLP.of(problem.dim, options.hidden)
+    mlp = options.network(problem.dim)
     if snapshot.theta.shape != (mlp.num_params,):
         raise runfolder.CheckpointError(f"{run_dir / runfolder.CHECKPOINT} holds {snapshot.theta.numel()} parameters, but the "
                                         f"network of config.json has {mlp.num_params}")
