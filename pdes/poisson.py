@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
@@ -33,6 +34,17 @@ def default_exact(dim: int) -> tuple[Field, str]:
     return (lambda x: (x[..., 0 : 2 * pairs : 2] * x[..., 1 : 2 * pairs : 2]).sum(dim=-1)), (
         f"Σ_{{k=1..{pairs}}} x_(2k−1) x_(2k)"
     )
+
+
+HIGH_DIMENSION = 4
+HIGH_DIMENSION_RUN = MappingProxyType({
+    "hidden": (64,), "solver": "pinv", "rcond": 1e-7, "steps": 400, "resample_every": 1,
+    "n_points": {"interior": 2000, "boundary": 500, "neumann": 500},
+})
+"""From d = 4: a 5→64→1 network, pinv with cut-off 1e-7, 2,000 + 500 points redrawn every step. At d = 5 on the 2-core
+CPU it reached rel_l2 1e-5 in 283 steps (54 s of training), where the d = 2 default (2 hidden layers of 32, svd,
+900 + 120 fixed points) ends at 2.7e-2 after 60 steps; cut-offs 3e-7 and 3e-8, points drawn once, width 128, two
+hidden layers and the momentum optimizers all did worse in 60 s (results/pdes)."""
 
 
 def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
@@ -71,5 +83,5 @@ def poisson(
     return dirichlet_problem(
         "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
-        sampler=sampler, neumann=faces, flux=flux,
+        run_defaults=HIGH_DIMENSION_RUN if dim >= HIGH_DIMENSION else None, sampler=sampler, neumann=faces, flux=flux,
     )

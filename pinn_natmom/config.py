@@ -75,7 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("neumann", "str", None, 'faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1"'),
     Setting("n_neumann", "int", None, "points on the Neumann faces (default 120)"),
     Setting("n_eval", "int", 10_000, "points for the error"),
-    Setting("resample_every", "int", 0, "redraw the points every k steps (0: never)"),
+    Setting("resample_every", "int", None, "redraw the points every k steps (default 0: never; poisson d ≥ 4: 1)"),
     Setting("optimizer", "str", "engd", "training algorithm", tuple(optim.OPTIMIZERS)),
     Setting("momentum", "float", None, "β of the momentum optimizers (μ of spring); default per optimizer"),
     Setting("warmup_adam", "int", 0, "Adam steps before the optimizer"),
@@ -83,7 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("damping", "float", 1e-10, "λ of the damped solvers dense, woodbury, nystrom, nystrom-pcg"),
     Setting("adaptive_damping", "bool", False, "Levenberg–Marquardt λ: ÷10 after a full step that lowered the loss, ×10 "
             "after one that did not, never below --damping"),
-    Setting("rcond", "float", None, "singular-value cut-off of pinv/svd (default: 3e-7 pinv, 1e-9 svd)"),
+    Setting("rcond", "float", None, "singular-value cut-off of pinv/svd (default: 3e-7 pinv, 1e-9 svd; heat 1.5e-7, "
+            "poisson d ≥ 4: 1e-7)"),
     Setting("sketch_size", "int", None, "sketch size ℓ of nystrom and nystrom-pcg (default 1000, at most min(N, P))"),
     Setting("cg_steps", "int", None, "preconditioned CG steps of nystrom-pcg (default 20)"),
     Setting("mixed_precision", "bool", False, "build J in float32 (TF32 on CUDA), keep r, θ and the solve in float64"),
@@ -91,7 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("line_search", "bool", None, "choose the step by the grid line search (default on, except spring)"),
     Setting("jacobian", "str", "forward", "forward Laplacian or torch.func reference", JACOBIAN_METHODS),
     Setting("cuda_graphs", "bool", True, "on CUDA, replay each step's network work from CUDA graphs"),
-    Setting("steps", "int", 60, "optimizer steps", resumable=True),
+    Setting("steps", "int", None, "optimizer steps (default 60; heat 200, poisson d ≥ 4: 400)", resumable=True),
     Setting("time_limit", "float", None, "stop after this many seconds of training", resumable=True),
     Setting("target_rel_l2", "float", None, "stop once the relative L2 error reaches this", resumable=True),
     Setting("seed", "int", 0, "seed of the initial network and the points"),

@@ -86,8 +86,12 @@ class Group:
         dist.all_gather(parts, padded.contiguous())
         return torch.cat([part[:count] for part, count in zip(parts, counts, strict=True)])
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """Leave the group: after every process has ``finished`` (a barrier, so that none tears its connections down
+        while another still uses them), or at once after an error."""
         if dist.is_initialized():
+            if finished:
+                dist.barrier()
             dist.destroy_process_group()
 
 

@@ -46,15 +46,15 @@ def problem_of(settings: Mapping[str, Any]) -> Problem:
 
 
 def options_of(settings: Mapping[str, Any], problem: Problem) -> api.Options:
-    """:class:`~pinn_natmom.api.Options` from the settings, the problem's recommendations filling ``hidden``,
-    ``solver`` and the point counts left unset."""
+    """:class:`~pinn_natmom.api.Options` from the settings, the problem's recommendations (``run_defaults``: network,
+    solver, cut-off, steps, point counts…) filling the ones left unset."""
     foreign = [term for term, key in TERM_COUNTS.items() if settings.get(key) is not None and term not in problem.term_names]
     if foreign:
         raise config.ConfigError(f"{problem.name} has no {', '.join(foreign)} term; its terms are {', '.join(problem.term_names)}")
     counts = {**api.Options().n_points, **problem.run_defaults.get("n_points", {}),
               **{term: settings[key] for term, key in TERM_COUNTS.items() if settings.get(key) is not None}}
     chosen = {key: settings[key] for key in NETWORK_SETTINGS if settings.get(key) is not None}
-    explicit = {key: settings[key] for key in OPTION_SETTINGS}
+    explicit = {key: settings[key] for key in OPTION_SETTINGS if settings.get(key) is not None}
     explicit["n_points"] = {term: counts[term] for term in problem.term_names}
     return api.Options(**{**problem.run_defaults, **chosen, **explicit})
 
@@ -76,7 +76,7 @@ def resolved(settings: Mapping[str, Any], problem: Problem, options: api.Options
         parameter = factory.parameters.get(key)
         if out.get(key) is None and settings["pde"] in owners and parameter is not None:
             out[key] = parameter.default
-    out.update({key: getattr(options, key) for key in NETWORK_SETTINGS})
+    out.update({key: getattr(options, key) for key in (*NETWORK_SETTINGS, *OPTION_SETTINGS)})
     for term, key in TERM_COUNTS.items():
         out[key] = options.n_points.get(term)
     return out

@@ -148,11 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:
         print(f"solve.py: error: could not join the process group: {error}", file=sys.stderr)
         return EXIT_FAILED
+    finished = False
     try:
-        return run(settings, problem, options, out, snapshot, group)
+        status = run(settings, problem, options, out, snapshot, group)
+        finished = True
+        return status
     finally:
         if group is not None:
-            group.close()
+            group.close(finished)
 
 
 def run(settings: dict[str, Any], problem: Problem, options: api.Options, out: Path | None, snapshot: Snapshot | None,

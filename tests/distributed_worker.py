@@ -33,6 +33,7 @@ def main() -> int:
         if group.rank == 1 and row["step"] == args.fail_at:
             raise RuntimeError(f"process 1 fails at step {args.fail_at}")
 
+    finished = False
     try:
         for case in json.loads(args.cases):
             options = {**case["options"], "n_points": {"interior": 150, "boundary": 40}}
@@ -41,8 +42,9 @@ def main() -> int:
             if group.writes_files:
                 torch.save({"theta": result.theta, "history": result.history, "metrics": result.metrics},
                            args.out / f"{case['name']}.pt")
+        finished = True
     finally:
-        group.close()
+        group.close(finished)
     return 0
 
 
