@@ -33,9 +33,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 
 from pinn_natmom.model import MLP  # noqa: E402
+from pinn_natmom.reports import machine, markdown_table, write_csv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVERS = ("dense", "woodbury", "nystrom-pcg")
@@ -140,19 +140,6 @@ def estimate(solver: str, gpus: int) -> dict:
             "step_ms": f"{step * 1e3:.2f}", "points_per_s": f"{total_rows / step:.3g}"}
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def table(rows: list[dict]) -> str:
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    return "\n".join(lines + ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows])
-
-
 def plot(measured: list[dict], estimated: list[dict], path: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for solver in SOLVERS:
@@ -188,19 +175,17 @@ def main() -> None:
     write_csv(folder / "measured.csv", measured)
     write_csv(folder / "estimate.csv", estimated)
     plot(measured, estimated, folder / "scaling.png")
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
     p = MLP.of(DIM, HIDDEN).num_params
     (args.out / "distributed.md").write_text("\n".join([
         "# Data-parallel ENGD over torch.distributed",
         "",
-        f"Measured on {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, gloo; produced by "
+        f"Measured on {machine()}, gloo; produced by "
         f"`python {' '.join(sys.argv)}`.",
         "",
         f"## Measured: 5-d Poisson, 5→{'→'.join(map(str, HIDDEN))}→1 (P = {p:,}), {POINTS[0]:,} + {POINTS[1]:,} points, "
         f"λ = 1e-6, {args.steps} steps (`distributed/measured.csv`)",
         "",
-        table(measured),
+        markdown_table(measured),
         "",
         "`step_s`: median time per step; `comm_bytes_per_step`: bytes each process handed to collectives per step "
         "(the history's `comm_bytes`, mean over the steps); `formula_bytes`: the volume `formula_bytes` predicts. The "
@@ -215,7 +200,7 @@ def main() -> None:
         "`2(W−1)(α + m/(Wβ))` (all-reduce of m bytes) or `(W−1)(α + m/β)` (all-gather of m bytes per GPU) on "
         "NVLink 4 (β = 450 GB/s, α = 5 µs) up to 8 GPUs and InfiniBand NDR (β = 50 GB/s, α = 10 µs) beyond.",
         "",
-        table(estimated),
+        markdown_table(estimated),
         "",
         "What it says: `woodbury` gathers J and solves the whole N × N kernel on every GPU, so its step grows "
         "as W² (kernel) to W³ (Cholesky) and it stops paying beyond one GPU. `dense` all-reduces a P × P Gram "

@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
+from pinn_natmom.reports import machine, markdown_table, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = (
@@ -62,23 +61,15 @@ def main() -> None:
         rows.append(run(label, problem_args, args.extra.split()))
         print(rows[-1], flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "defaults.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    columns = list(rows[0])
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
+    write_csv(args.out / "defaults.csv", rows)
     lines = [
         "# Default problems on this machine",
         "",
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, float64. `python {' '.join(sys.argv)}`: each "
+        f"{machine()}, float64. `python {' '.join(sys.argv)}`: each "
         f"command below{' with ' + repr(args.extra) if args.extra else ''} in a fresh process; wall time includes "
         "start-up, and the times to 1e-5 and 1e-6 are the training clock at that step plus the run's start-up.",
         "",
-        "| " + " | ".join(columns) + " |",
-        "|" + "---|" * len(columns),
-        *["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows],
+        markdown_table(rows),
         "",
     ]
     (args.out / "defaults.md").write_text("\n".join(lines))

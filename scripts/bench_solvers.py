@@ -29,12 +29,10 @@ call) and ``solvers.md`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
 import json
 import math
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -50,6 +48,7 @@ from pinn_natmom.diffops import channel_count
 from pinn_natmom.graphs import PointResiduals, make_evaluations
 from pinn_natmom.model import MLP
 from pinn_natmom.optim import ENGD
+from pinn_natmom.reports import cpu_model, markdown_table, read_csv, write_csv
 from pinn_natmom.solvers.nystrom import SKETCH_SIZE
 from pinn_natmom.solvers.nystrom_pcg import CG_STEPS
 from pinn_natmom.train import first_reached, sample_points
@@ -374,36 +373,6 @@ def plot(rows: list[dict], path: Path, fixed_p: int, fixed_n: int) -> dict[str, 
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     return slopes
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def read_csv(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def markdown_table(rows: list[dict], columns: list[str]) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def report(out: Path, slopes: dict, args: argparse.Namespace) -> None:

@@ -11,7 +11,6 @@ Each run is one process-local training loop; runs are sequential so they do not 
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import statistics
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import torch  # noqa: E402
 
 import pdes  # noqa: E402
 from pinn_natmom import api, optim  # noqa: E402
+from pinn_natmom.reports import read_csv, write_csv  # noqa: E402
 from pinn_natmom.train import first_reached  # noqa: E402
 
 THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
@@ -71,18 +71,6 @@ def run(problem_name: str, optimizer: str, seed: int, scale: float, device: str)
         row[f"time_to_{eps:g}"] = "" if hit is None else round(hit["wall_time_s"], 3)
         row[f"steps_to_{eps:g}"] = "" if hit is None else int(hit["step"])
     return row, [{"problem": problem_name, "optimizer": optimizer, "seed": seed, **h} for h in history]
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
 
 
 def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> None:

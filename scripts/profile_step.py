@@ -12,7 +12,6 @@ window of 6 step sizes, error evaluation, and the whole step as the training loo
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import subprocess
@@ -29,6 +28,7 @@ from pinn_natmom.graphs import PointResiduals, make_evaluations
 from pinn_natmom.linesearch import WINDOW, step_grid
 from pinn_natmom.model import MLP
 from pinn_natmom.optim import ENGD
+from pinn_natmom.reports import write_csv
 from pinn_natmom.runfolder import environment
 from pinn_natmom.solvers.gram import lower_gram
 from pinn_natmom.train import EVAL_SEED, first_reached, sample_points
@@ -213,16 +213,6 @@ def time_to_accuracy(label: str, case: Case, extra: dict, seconds: float, device
 def _first_time(history, key, eps) -> str:
     hit = first_reached(history, key, eps)
     return "" if hit is None else f"{hit['wall_time_s']:.2f}@{int(hit['step'])}"
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def main() -> None:
