@@ -9,6 +9,7 @@ from torch import Tensor
 from pinn_natmom.problem import Problem, Residual, Term
 
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
+from .hard import hard_dirichlet
 from .manufactured import Field
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of
 
@@ -35,12 +36,17 @@ def dirichlet_problem(
     sampler: str = "uniform",
     neumann: tuple[int, ...] = (),
     flux: Field | None = None,
+    hard_bc: bool = False,
 ) -> Problem:
     """An interior residual (reading the Laplacian) with data ``source``, ``u = boundary`` (default 0) on every face
     but the ``neumann`` ones, and ``∂u/∂n = flux`` (default 0; derived from ``exact`` when given) on those.
 
     ``sampler`` names the interior points' sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`); boundary points are uniform.
+    ``hard_bc``: the Dirichlet data imposed exactly by an output transform (:mod:`pdes.hard`; every face Dirichlet).
     """
+    if hard_bc and neumann:
+        raise ValueError(f"{name}: the exact (hard) Dirichlet constraint needs Dirichlet data on every face; drop the "
+                         "Neumann faces or the hard constraint")
     dirichlet = dirichlet_faces(box, neumann, box.dim)
     if not dirichlet:
         raise ValueError(f"{name}: at least one face must keep Dirichlet data (with Neumann data on every face the "
@@ -53,7 +59,7 @@ def dirichlet_problem(
     ]
     if neumann:
         terms.append(neumann_term(box, neumann, flux or zero))
-    return Problem(
+    problem = Problem(
         name=name,
         dim=box.dim,
         terms=tuple(terms),
@@ -63,3 +69,4 @@ def dirichlet_problem(
         bounds=box.bounds,
         **({} if run_defaults is None else {"run_defaults": run_defaults}),
     )
+    return hard_dirichlet(problem, box, range(box.dim), boundary or zero) if hard_bc else problem

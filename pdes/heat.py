@@ -19,6 +19,7 @@ from pinn_natmom.problem import Jet, Problem, Term
 
 from .common import data_residual, zero
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
+from .hard import hard_dirichlet
 from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
 
@@ -53,13 +54,16 @@ def heat(
     sampler: str = "uniform",
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
+    hard_bc: bool = False,
 ) -> Problem:
     """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]``.
 
     Give ``exact`` to derive ``f``, ``g`` and ``u₀``; or ``source`` (and optionally ``boundary`` and ``initial``,
     default 0) for a problem without a known solution. With neither, :func:`default_exact` is used. ``sampler`` names
     the interior sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`). ``neumann``: spatial faces (``"x1=0"``…) with
-    ``∂u/∂n = flux`` (default 0, derived from ``exact`` when given) instead of Dirichlet data.
+    ``∂u/∂n = flux`` (default 0, derived from ``exact`` when given) instead of Dirichlet data. ``hard_bc``: the
+    spatial Dirichlet data imposed exactly by an output transform (:mod:`pdes.hard`); the initial condition stays a
+    residual term.
     """
     if dim < 1:
         raise ValueError(f"heat: spatial dimension must be at least 1, got {dim}")
@@ -68,6 +72,9 @@ def heat(
     if not (math.isfinite(final_time) and final_time > 0):
         raise ValueError(f"heat: final time must be a finite number > 0, got {final_time}")
     faces = parse_faces(neumann, dim)
+    if hard_bc and faces:
+        raise ValueError("heat: the exact (hard) Dirichlet constraint needs Dirichlet data on every spatial face; drop the "
+                         "Neumann faces or the hard constraint")
     if exact is not None and (source is not None or boundary is not None or initial is not None or flux is not None):
         raise ValueError("heat: give either an exact solution (the data are derived from it) or source/boundary/initial data, not both")
     formula = "user-defined"
@@ -88,7 +95,7 @@ def heat(
         """``ρ = ∂_t u − κ Δ_x u − f``."""
         return jet.grad[..., dim] - diffusivity * jet.laplacian - f
 
-    return Problem(
+    problem = Problem(
         name="heat",
         dim=dim + 1,
         terms=(
@@ -106,3 +113,4 @@ def heat(
         bounds=box.bounds,
         time_axis=dim,
     )
+    return hard_dirichlet(problem, box, spatial, boundary) if hard_bc else problem

@@ -62,6 +62,7 @@ def helmholtz(
     sampler: str = "uniform",
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
+    hard_bc: bool = False,
 ) -> Problem:
     """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces
     (``exact`` or ``source`` as for Poisson; ``k`` defaults as in the module docstring)."""
@@ -93,5 +94,5 @@ def helmholtz(
     return dirichlet_problem(
         "helmholtz", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
-        run_defaults=run_defaults(k), sampler=sampler, neumann=faces, flux=flux,
+        run_defaults=run_defaults(k), sampler=sampler, neumann=faces, flux=flux, hard_bc=hard_bc,
     )

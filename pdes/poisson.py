@@ -60,6 +60,7 @@ def poisson(
     sampler: str = "uniform",
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
+    hard_bc: bool = False,
 ) -> Problem:
     """``−Δu = f`` on ``[0, 1]^d`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces.
 
@@ -83,5 +84,5 @@ def poisson(
     return dirichlet_problem(
         "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
-        run_defaults=HIGH_DIMENSION_RUN if dim >= HIGH_DIMENSION else None, sampler=sampler, neumann=faces, flux=flux,
+        run_defaults=HIGH_DIMENSION_RUN if dim >= HIGH_DIMENSION else None, sampler=sampler, neumann=faces, flux=flux, hard_bc=hard_bc,
     )

@@ -116,7 +116,8 @@ class Result:
 
     def __call__(self, x: Tensor) -> Tensor:
         with torch.no_grad():
-            return self.mlp.forward(self.theta, x.to(dtype=self.theta.dtype, device=self.theta.device))
+            x = x.to(dtype=self.theta.dtype, device=self.theta.device)
+            return self.problem.field(self.mlp.forward(self.theta, x), x)
 
 
 MEMORY_FRACTION = 0.9

@@ -74,6 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_initial", "int", None, "initial-condition points of heat (default 120)"),
     Setting("neumann", "str", None, 'faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1"'),
     Setting("n_neumann", "int", None, "points on the Neumann faces (default 120)"),
+    Setting("hard_bc", "bool", None, "impose the Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the "
+            "boundary term)"),
     Setting("n_eval", "int", 10_000, "points for the error"),
     Setting("resample_every", "int", None, "redraw the points every k steps (default 0: never; poisson d ≥ 4: 1)"),
     Setting("optimizer", "str", "engd", "training algorithm", tuple(optim.OPTIMIZERS)),

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -93,6 +94,14 @@ class Group:
             if finished:
                 dist.barrier()
             dist.destroy_process_group()
+
+
+def finish(status: int) -> NoReturn:
+    """End a process of a group with ``status`` once its output is flushed, skipping the interpreter's finalisation:
+    gloo's worker threads, torn down there, can abort a process that has already left its group."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def world_size() -> int:
@@ -162,7 +171,9 @@ class Sharding:
         counts = split(len(evaluator.x), self.group.world)
         start = sum(counts[: self.group.rank])
         rows = slice(start, start + counts[self.group.rank])
-        return dataclasses.replace(evaluator, x=evaluator.x[rows], exact=evaluator.exact[rows], share_of=len(evaluator.x))
+        return dataclasses.replace(evaluator, x=evaluator.x[rows], exact=evaluator.exact[rows], share_of=len(evaluator.x),
+                                   offset=None if evaluator.offset is None else evaluator.offset[rows],
+                                   scale=None if evaluator.scale is None else evaluator.scale[rows])
 
     def evaluations(self, evaluations: Evaluations) -> Evaluations:
         return ShardedEvaluations(evaluations, self)

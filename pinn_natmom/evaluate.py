@@ -23,6 +23,9 @@ class Evaluator:
     exact_norm: float
     share_of: int | None = None
     """When ``x`` is a share of a larger set of evaluation points, that set's size (``exact_norm`` is the set's)."""
+    offset: Tensor | None = None
+    scale: Tensor | None = None
+    """``u = offset + scale · N`` at ``x`` for a problem with an output transform (``Problem.output``)."""
 
     @classmethod
     def for_problem(
@@ -34,12 +37,16 @@ class Evaluator:
         generator = torch.Generator().manual_seed(seed)
         x = problem.domain_sampler(n, generator).to(dtype=dtype, device=device)
         exact = problem.exact(x)
-        return cls(x, exact, float(exact.square().mean().sqrt()))
+        offset, scale = problem.output(x) if problem.output is not None else (None, None)
+        return cls(x, exact, float(exact.square().mean().sqrt()), offset=offset, scale=scale)
 
     def abs_error(self, mlp: MLP, theta: Tensor) -> Tensor:
         """``abs_l2`` of ``u_θ`` as a device scalar (no host synchronisation)."""
         with torch.no_grad():
-            return (mlp.forward(theta, self.x) - self.exact).square().mean().sqrt()
+            u = mlp.forward(theta, self.x)
+            if self.offset is not None:
+                u = self.offset + self.scale * u
+            return (u - self.exact).square().mean().sqrt()
 
     def relative(self, abs_l2: float) -> float:
         return abs_l2 / self.exact_norm if self.exact_norm > 0 else abs_l2

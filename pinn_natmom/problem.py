@@ -103,7 +103,9 @@ class Problem:
 
     ``domain_sampler`` draws points of the whole domain, used to measure the error against ``exact``.
     ``bounds`` are the extents ``(lo_j, hi_j)`` of the domain's bounding box per input coordinate (``None``: not
-    stated); ``time_axis`` is the input coordinate that is time, if any (heat: the last one).
+    stated); ``time_axis`` is the input coordinate that is time, if any (heat: the last one). ``output``: when set,
+    the field is ``u(x) = a(x) + b(x) N(x)`` with ``(a, b) = output(x)`` and ``N`` the network (an exactly imposed
+    Dirichlet condition, :mod:`pdes.hard`); the terms' residuals already read ``u``.
     ``run_defaults`` are the run options (fields of :class:`pinn_natmom.api.Options`, e.g. ``solver``) that this
     problem's library recommends where the user sets none.
     """
@@ -117,6 +119,14 @@ class Problem:
     run_defaults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     bounds: tuple[tuple[float, float], ...] | None = None
     time_axis: int | None = None
+    output: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None
+
+    def field(self, network: Tensor, x: Tensor) -> Tensor:
+        """``u(x)`` from the network's values ``N(x)`` (``network``; any leading batch shape)."""
+        if self.output is None:
+            return network
+        offset, scale = self.output(x)
+        return offset + scale * network
 
     def __post_init__(self) -> None:
         if self.dim < 1:

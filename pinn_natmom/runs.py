@@ -18,6 +18,7 @@ PROBLEM_SETTINGS: dict[str, tuple[str, ...]] = {
     "final_time": ("heat",),
     "sampler": ("poisson", "heat", "helmholtz"),
     "neumann": ("poisson", "heat", "helmholtz"),
+    "hard_bc": ("poisson", "heat", "helmholtz"),
 }
 """The settings passed to a PDE factory, and the PDEs that take each."""
 TERM_COUNTS = {"interior": "n_interior", "boundary": "n_boundary", "initial": "n_initial", "neumann": "n_neumann"}

@@ -229,4 +229,7 @@ def run(settings: dict[str, Any], problem: Problem, options: api.Options, out: P
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if distributed.world_size() > 1:
+        distributed.finish(status)
+    sys.exit(status)

@@ -67,6 +67,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--mixed-precision", "--dtype", "float32"], "float64"),
         (["--n-interior", "100000000", "--solver", "woodbury"], "would not fit"),
         (["--neumann", "x9=0"], "not one of x1=0"),
+        (["--neumann", "x1=0", "--hard-bc"], "hard"),
         (["--n-neumann", "50"], "no neumann term"),
     ],
 )

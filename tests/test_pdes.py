@@ -52,10 +52,16 @@ def test_helmholtz_source_is_the_closed_form():
     torch.testing.assert_close(problem.terms[0].data(x), k * k * u, rtol=1e-10, atol=1e-9)
 
 
-@pytest.mark.parametrize("name,options", [("heat", dict(dim=1)), ("heat", dict(dim=3)), ("helmholtz", dict(dim=2, k=5.0))])
+@pytest.mark.parametrize("name,options", [
+    ("heat", dict(dim=1)), ("heat", dict(dim=3)), ("helmholtz", dict(dim=2, k=5.0)),
+    ("poisson", dict(dim=2, neumann="x1=0")), ("poisson", dict(dim=3, hard_bc=True)), ("heat", dict(dim=1, hard_bc=True)),
+    ("helmholtz", dict(dim=2, hard_bc=True, activation="sin")),
+])
 def test_fast_jacobian_equals_torch_func_reference(name, options, device):
+    options = dict(options)
+    activation = options.pop("activation", "tanh")
     problem = pdes.make(name, **options)
-    mlp = MLP.of(problem.dim, (7, 5))
+    mlp = MLP.of(problem.dim, (7, 5), activation, 6.0 if activation == "sin" else 1.0)
     generator = torch.Generator().manual_seed(1)
     theta = (mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)).to(device)
     points = sample_points(problem, {t: 13 for t in problem.term_names}, generator, torch.float64, device)
@@ -150,3 +156,52 @@ def test_poisson_with_neumann_faces_trains():
     result = api.solve(problem, hidden=(16, 16), steps=50, device="cpu", n_eval=1000,
                        n_points={"interior": 400, "boundary": 80, "neumann": 80})
     assert result.metrics["rel_l2"] < 1e-4
+
+
+def test_hard_constraint_meets_the_dirichlet_data_exactly_at_boundary_points():
+    exact = lambda x: torch.exp(x[..., 0]) * torch.sin(math.pi * x[..., 1]) + x[..., 2] ** 2 + 0.5  # noqa: E731
+    problem = pdes.poisson(dim=3, exact=exact, hard_bc=True)
+    assert problem.term_names == ("interior",)
+    x = pdes.domains.uniform_boundary(Box.unit(3))(200, torch.Generator().manual_seed(1))
+    network = torch.randn(200, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(problem.field(network, x), exact(x), rtol=0, atol=1e-14)
+    inside = torch.rand(50, 3) * 0.8 + 0.1
+    assert float((problem.field(network[:50], inside) - exact(inside)).abs().max()) > 1e-2
+
+
+@pytest.mark.parametrize("name", ["poisson", "heat"])
+def test_hard_constraint_residual_is_the_residual_of_the_transformed_field(name):
+    """The lifted residual from the forward jet equals the plain residual of u = g̃ + φN differentiated by torch.func."""
+    from torch.func import hessian, vmap
+
+    problem, plain = pdes.make(name, hard_bc=True), pdes.make(name)
+    plain_term = plain.terms[0]
+    mlp = MLP.of(problem.dim, (6, 5))
+    theta = mlp.init(torch.Generator().manual_seed(0)) + 0.1 * torch.randn(mlp.num_params)
+    points = {t.name: t.collocate(t.sampler(20, torch.Generator().manual_seed(3))) for t in problem.terms}
+    x = points["interior"].x
+    fast = linearise(mlp, problem, theta, points)
+
+    def u(p):
+        return problem.field(mlp.forward(theta, p), p)
+
+    diagonal = torch.diagonal(vmap(hessian(u))(x), dim1=-2, dim2=-1)
+    dims = plain_term.laplacian_dims
+    laplacian = diagonal.sum(-1) if dims is None else diagonal[:, list(dims)].sum(-1)
+    jet = Jet(vmap(u)(x), vmap(torch.func.grad(u))(x), laplacian)
+    expected = plain_term.residual(x, jet, plain_term.collocate(x).data) / 20**0.5
+    torch.testing.assert_close(fast.residual[:20], expected, rtol=1e-10, atol=1e-10)
+
+
+def test_hard_constraint_trains_and_refuses_neumann_faces():
+    from pinn_natmom import api
+
+    result = api.solve(pdes.poisson(dim=2, hard_bc=True), hidden=(16, 16), steps=25, device="cpu", n_eval=1000,
+                       n_points={"interior": 300})
+    assert result.metrics["rel_l2"] < 1e-6
+    x = torch.tensor([[0.0, 0.3], [1.0, 0.7], [0.2, 1.0]])
+    torch.testing.assert_close(result(x), torch.zeros(3), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="hard"):
+        pdes.poisson(dim=2, neumann="x1=0", hard_bc=True)
+    with pytest.raises(ValueError, match="hard"):
+        pdes.heat(dim=1, neumann="x1=0", hard_bc=True)
