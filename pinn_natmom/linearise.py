@@ -48,6 +48,12 @@ class Linearised:
         """``∇L = Jᵀ r``."""
         return self.inner(self.jacobian, self.residual)
 
+    @property
+    def system_shape(self) -> tuple[int, int]:
+        """``(N, P)`` of the whole system (all blocks' rows)."""
+        n_rows = self.jacobian.shape[0] if self.rows is None else self.rows.total
+        return n_rows, self.jacobian.shape[1]
+
     def inner(self, a: Tensor, b: Tensor) -> Tensor:
         """``aᵀb`` summed over the rows of the system, for ``a``, ``b`` vectors or matrices of its rows."""
         product = torch.tensordot(a, b, dims=([0], [0]))

@@ -22,12 +22,12 @@ PROBLEM_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 """The settings passed to a PDE factory, and the PDEs that take each."""
 TERM_COUNTS = {"interior": "n_interior", "boundary": "n_boundary", "initial": "n_initial", "neumann": "n_neumann"}
-OPTION_SETTINGS = ("steps", "seed", "device", "dtype", "n_eval", "resample_every", "damping", "rcond", "optimizer",
-                   "momentum", "warmup_adam", "line_search", "lr", "jacobian", "time_limit", "target_rel_l2",
-                   "cuda_graphs", "sketch_size", "cg_steps", "adaptive_damping", "mixed_precision")
-"""Settings copied as they are into :class:`pinn_natmom.api.Options`."""
-NETWORK_SETTINGS = ("hidden", "activation", "frequency", "solver")
-"""Settings whose default is the problem's recommendation (its ``run_defaults``), else :class:`pinn_natmom.api.Options`'s."""
+OPTION_SETTINGS = ("hidden", "activation", "frequency", "solver", "steps", "seed", "device", "dtype", "n_eval",
+                   "resample_every", "damping", "rcond", "optimizer", "momentum", "warmup_adam", "line_search", "lr",
+                   "jacobian", "time_limit", "target_rel_l2", "cuda_graphs", "sketch_size", "cg_steps",
+                   "adaptive_damping", "mixed_precision")
+"""Settings copied into :class:`pinn_natmom.api.Options` when set; unset (``None``) ones take the problem's
+recommendation (its ``run_defaults``), else the field's default."""
 
 
 def problem_of(settings: Mapping[str, Any]) -> Problem:
@@ -54,10 +54,9 @@ def options_of(settings: Mapping[str, Any], problem: Problem) -> api.Options:
         raise config.ConfigError(f"{problem.name} has no {', '.join(foreign)} term; its terms are {', '.join(problem.term_names)}")
     counts = {**api.Options().n_points, **problem.run_defaults.get("n_points", {}),
               **{term: settings[key] for term, key in TERM_COUNTS.items() if settings.get(key) is not None}}
-    chosen = {key: settings[key] for key in NETWORK_SETTINGS if settings.get(key) is not None}
     explicit = {key: settings[key] for key in OPTION_SETTINGS if settings.get(key) is not None}
     explicit["n_points"] = {term: counts[term] for term in problem.term_names}
-    return api.Options(**{**problem.run_defaults, **chosen, **explicit})
+    return api.Options(**{**problem.run_defaults, **explicit})
 
 
 def resolve(settings: Mapping[str, Any]) -> tuple[Problem, api.Options]:
@@ -77,7 +76,7 @@ def resolved(settings: Mapping[str, Any], problem: Problem, options: api.Options
         parameter = factory.parameters.get(key)
         if out.get(key) is None and settings["pde"] in owners and parameter is not None:
             out[key] = parameter.default
-    out.update({key: getattr(options, key) for key in (*NETWORK_SETTINGS, *OPTION_SETTINGS)})
+    out.update({key: getattr(options, key) for key in OPTION_SETTINGS})
     for term, key in TERM_COUNTS.items():
         out[key] = options.n_points.get(term)
     return out

@@ -17,6 +17,7 @@ points; process 0 writes the run folder (pinn_natmom/distributed.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import signal
 import sys
@@ -200,7 +201,8 @@ def run(settings: dict[str, Any], problem: Problem, options: api.Options, out: P
     hooks = Hooks(on_step=progress, on_checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"],
                   should_stop=lambda: interrupt.received is not None)
     try:
-        result = api.solve(problem, options, hooks, resume=snapshot, sharding=sharding)
+        used = dataclasses.replace(options, solver=solver_used)  # the solver config.json records, chosen once
+        result = api.solve(problem, used, hooks, resume=snapshot, sharding=sharding)
     except (ValueError, NonFiniteError, FactorizationError) as error:
         bar.close()
         print(f"solve.py: error: training stopped: {error}", file=sys.stderr)

@@ -157,7 +157,7 @@ class Natural:
 
     def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, float]:
         """``(rhs ↦ J⁺ rhs, λ_used)`` from one factorisation of the current ``J``."""
-        name = solvers.choose(self.solver, *lin.jacobian.shape)
+        name = solvers.choose(self.solver, *lin.system_shape)
         return solvers.factorize(name, lin.jacobian, self.regulariser(name), lin.rows, **self.solver_options(name))
 
     def next_damping_scale(self, info: StepInfo, lin: Linearised) -> float:
@@ -188,7 +188,7 @@ def with_adaptive_damping(update: Update) -> Update:
 
     @functools.wraps(update)
     def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
-        if not self.adaptive_damping or solvers.choose(self.solver, *lin.jacobian.shape) in solvers.TRUNCATED:
+        if not self.adaptive_damping or solvers.choose(self.solver, *lin.system_shape) in solvers.TRUNCATED:
             return update(self, state, theta, lin, model)
         scaled = dataclasses.replace(self, damping=self.damping * state.get("damping_scale", 1.0), adaptive_damping=False)
         new_theta, new_state, info = update(scaled, state, theta, lin, model)
