@@ -9,6 +9,10 @@ Through a linear layer every channel is multiplied by ``Wᵀ`` (the bias enters 
 
 with ``σ' = 1 − y²``, ``σ'' = −2y(1 − y²)`` for ``tanh`` and ``σ' = cos z``, ``σ'' = −sin z`` for ``sin``.
 
+The first layer needs no products for its derivative channels: ``∂_j z = W_{:, j}`` at every point and ``Δz = 0``
+(:func:`input_layer`). The gradient channels of the last hidden layer are only formed when the output's gradient is
+asked for; the Laplacian alone needs just their squares.
+
 θ may be one vector ``P`` or a batch ``K × P`` (the line search evaluates many step sizes in one pass).
 The reference computes the same quantities point by point with ``torch.func.grad`` and ``torch.func.hessian``.
 """
@@ -22,7 +26,7 @@ from torch import Tensor
 from torch.func import grad as fgrad
 from torch.func import hessian
 
-from .model import MLP
+from .model import MLP, affine
 from .problem import Jet
 
 
@@ -53,13 +57,23 @@ def channel_count(dim: int, needs: frozenset[str]) -> int:
     return 1 + (dim if derivatives else 0) + (1 if "laplacian" in needs else 0)
 
 
-def input_channels(x: Tensor, needs: frozenset[str]) -> Channels:
-    """Channels of the input layer: ``x``, then ``∂x/∂x_j = e_j``, then ``Δx = 0``."""
+def input_layer(x: Tensor, w: Tensor, b: Tensor, derivatives: bool, per_point: bool) -> tuple[Channels, Channels]:
+    """The input channels and those of the first linear layer ``z = W x + b``.
+
+    The input is ``x`` with ``∂x/∂x_j = e_j`` and ``Δx = 0``, so ``∂_j z = W_{:, j}`` at every point and ``Δz = 0``:
+    no product is needed for the derivative channels and no Laplacian channel is carried (``None`` reads as zero).
+    With ``per_point`` the gradient channels are point-indexed views (``d × N × w``, what the Jacobian build
+    differentiates with respect to), else broadcastable ``d × 1 × w`` tensors.
+    """
+    value = affine(x, w, b)
+    if not derivatives:
+        return Channels(x), Channels(value)
     n, d = x.shape
-    derivatives = "grad" in needs or "laplacian" in needs
-    grad = torch.eye(d, dtype=x.dtype, device=x.device).unsqueeze(1).expand(d, n, d) if derivatives else None
-    laplacian = torch.zeros_like(x) if "laplacian" in needs else None
-    return Channels(x, grad, laplacian)
+    grad = w.transpose(-1, -2).unsqueeze(-2)
+    if not per_point:
+        return Channels(x), Channels(value, grad)
+    identity = torch.eye(d, dtype=x.dtype, device=x.device).unsqueeze(1).expand(d, n, d)
+    return Channels(x, identity), Channels(value, grad.expand(*grad.shape[:-2], n, grad.shape[-1]))
 
 
 def linear(t: Tensor, w: Tensor, t_batched: bool) -> Tensor:
@@ -77,15 +91,19 @@ def linear(t: Tensor, w: Tensor, t_batched: bool) -> Tensor:
 
 def linear_channels(a: Channels, w: Tensor, b: Tensor, a_batched: bool) -> Channels:
     """The linear layer ``z = W a + b`` on every channel (bias on the value only)."""
-    value = linear(a.value, w, a_batched) + b.unsqueeze(-2)
+    value = affine(a.value, w, b)
     grad = None if a.grad is None else linear(a.grad, w, a_batched)
     laplacian = None if a.laplacian is None else linear(a.laplacian, w, a_batched)
     return Channels(value, grad, laplacian)
 
 
-def activation_channels(z: Channels, mask: Tensor | None, activation: str = "tanh") -> Channels:
+def activation_channels(z: Channels, mask: Tensor | None, activation: str, laplacian: bool, keep_grad: bool) -> Channels:
     """Push channels through ``y = σ(z)`` with the chain rules in the module docstring; ``mask`` (``d × 1 × 1``) selects
-    ``S``. ``tanh``: ``σ' = 1 − y²``, ``σ'' = −2yσ'``; ``sin``: ``σ' = cos z``, ``σ'' = −y``."""
+    ``S``. ``tanh``: ``σ' = 1 − y²``, ``σ'' = −2yσ'``; ``sin``: ``σ' = cos z``, ``σ'' = −y``.
+
+    ``laplacian``: compute ``Δ_S y`` (a missing ``Δ_S z`` is zero); ``keep_grad``: return the gradient channels
+    ``∂_j y`` (later layers or the output need them), else only use ``∂_j z`` for the Laplacian.
+    """
     if activation == "tanh":
         y = torch.tanh(z.value)
         if z.grad is None:
@@ -97,12 +115,12 @@ def activation_channels(z: Channels, mask: Tensor | None, activation: str = "tan
         if z.grad is None:
             return Channels(y)
         slope, curvature = torch.cos(z.value), -y
-    grad = slope.unsqueeze(-3) * z.grad
-    laplacian = None
-    if z.laplacian is not None:
-        squares = z.grad * z.grad if mask is None else z.grad * z.grad * mask
-        laplacian = slope * z.laplacian + curvature * squares.sum(dim=-3)
-    return Channels(y, grad, laplacian)
+    lap = None
+    if laplacian:
+        squares = (z.grad * z.grad if mask is None else z.grad * z.grad * mask).sum(dim=-3)
+        lap = curvature * squares if z.laplacian is None else slope * z.laplacian + curvature * squares
+    grad = slope.unsqueeze(-3) * z.grad if keep_grad else None
+    return Channels(y, grad, lap)
 
 
 def dims_mask(dim: int, laplacian_dims: Sequence[int] | None, like: Tensor) -> Tensor | None:
@@ -134,13 +152,16 @@ def forward_jet(
     """
     mask = dims_mask(x.shape[-1], laplacian_dims, x)
     layers = mlp.unflatten(theta)
-    a = input_channels(x, needs)
-    for i, (w, b) in enumerate(layers):
-        z = linear_channels(a, w, b, a_batched=theta.dim() > 1 and i > 0)
+    derivatives, laplacian = "grad" in needs or "laplacian" in needs, "laplacian" in needs
+    a, z = input_layer(x, *layers[0], derivatives, per_point=trace is not None)
+    last = len(layers) - 1
+    for i in range(last + 1):
+        if i > 0:
+            z = linear_channels(a, *layers[i], a_batched=theta.dim() > 1)
         if trace is not None:
             trace.append((a, z))
-        if i < len(layers) - 1:
-            a = activation_channels(z, mask, mlp.activation)
+        if i < last:
+            a = activation_channels(z, mask, mlp.activation, laplacian, keep_grad=i + 1 < last or "grad" in needs)
     return Jet(
         value=z.value[..., 0],
         grad=z.grad[..., 0].transpose(-1, -2) if "grad" in needs else None,

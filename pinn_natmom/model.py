@@ -91,7 +91,13 @@ class MLP:
 
 
 def affine(z: Tensor, w: Tensor, b: Tensor) -> Tensor:
-    """``z Wᵀ + b``; for batched ``W`` of shape ``(K, out, in)``, ``z`` is ``(…, in)`` or ``(K, …, in)`` with one middle axis."""
+    """``z Wᵀ + b``; for batched ``W`` of shape ``(K, out, in)``, ``z`` is ``(…, in)`` or ``(K, …, in)`` with one middle axis.
+
+    Two-dimensional operands take one fused product-and-add (``addmm``, ``baddbmm``)."""
     if w.dim() == 2:
-        return z @ w.T + b
+        return torch.addmm(b, z, w.T) if z.dim() == 2 else z @ w.T + b
+    if z.dim() == 2:
+        z = z.expand(w.shape[0], *z.shape)
+    if z.dim() == 3:
+        return torch.baddbmm(b.unsqueeze(-2), z, w.transpose(-1, -2))
     return z @ w.transpose(-1, -2) + b.unsqueeze(-2)

@@ -48,8 +48,10 @@ PROBLEMS = {
                                      "2→64→1 (P = 257), 900 + 120 points redrawn every step"),
     "poisson2d-fewer-points": Benchmark("poisson", 2, 60.0, dict(hidden=(64, 64), n_points={"interior": 200, "boundary": 40}),
                                         "2→64→64→1 (P = 4,417), 200 + 40 points fixed (N < P)"),
-    "poisson5d": Benchmark("poisson", 5, 300.0, dict(hidden=(64,), n_points={"interior": 3000, "boundary": 500}, resample_every=1),
-                           "5→64→1 (P = 449), 3,000 + 500 points redrawn every step"),
+    "poisson5d": Benchmark("poisson", 5, 300.0, {}, "the default 5-d run: 5→64→1 (P = 449), 2,000 + 500 points redrawn every step"),
+    "heat1d": Benchmark("heat", 1, 300.0, {}, "the default heat run: 2→32→32→1 (P = 1,185), 900 + 120 + 120 points fixed"),
+    "helmholtz2d": Benchmark("helmholtz", 2, 300.0, {}, "the default Helmholtz run, k = 4π: 2→32→32→1 sine (P = 1,185), "
+                             "1,600 + 400 points fixed"),
     "poisson5d-large": Benchmark("poisson", 5, 60.0, dict(hidden=(64, 64, 48, 48), n_points={"interior": 3000, "boundary": 500},
                                                           resample_every=1, solver="woodbury", damping=1e-8),
                                  "5→64→64→48→48→1 (P = 10,065), 3,000 + 500 points redrawn every step, woodbury λ = 1e-8"),
