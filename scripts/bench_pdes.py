@@ -43,7 +43,8 @@ def run(label: str, args: list[str], extra: list[str]) -> dict:
     startup = wall - metrics["wall_time_s"]
     row = {"problem": label, "command": "python scripts/solve.py " + " ".join(args),
            "network": "→".join(map(str, [metrics["dim"], *settings["hidden"], 1])) + f" {settings['activation']}",
-           "P": metrics["num_params"], "solver": metrics["solver"], "steps": metrics["steps"],
+           "P": metrics["num_params"], "optimizer": metrics["optimizer"], "solver": metrics["solver"],
+           "steps": metrics["steps"],
            "wall_s": f"{wall:.1f}", "final_rel_l2": f"{metrics['rel_l2']:.2e}"}
     for target in TARGETS:
         hit = next((r for r in history if float(r["rel_l2"]) <= target), None)

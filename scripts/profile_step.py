@@ -58,15 +58,41 @@ CASES = {
     "poisson5d-P10065-woodbury": Case(5, (64, 64, 48, 48), 3000, 500, "woodbury", 1e-8),
 }
 
+@dataclass(frozen=True)
+class Run:
+    """A time-to-accuracy run: a problem of the catalogue and the options that differ from its run defaults."""
+
+    pde: str
+    dim: int
+    options: dict = field(default_factory=dict)
+
+
+def _poisson_case(case: Case, **options: object) -> Run:
+    regulariser = {} if case.regulariser is None else (
+        {"rcond": case.regulariser} if case.solver in solvers.TRUNCATED else {"damping": case.regulariser})
+    return Run("poisson", case.dim, dict(hidden=case.hidden, n_points=case.counts, solver=case.solver, optimizer="engd",
+                                         **regulariser, **options))
+
+
 TTA_RUNS = {
-    "poisson2d-default": (CASES["poisson2d-default"], dict(steps=400)),
-    "poisson2d-default-pinv": (Case(2, (32, 32), 900, 120, "pinv"), dict(steps=400)),
-    "poisson2d-anchor": (CASES["poisson2d-anchor"], dict(steps=400)),
-    "poisson5d-P10065-woodbury-1e-8": (CASES["poisson5d-P10065-woodbury"], dict(steps=100_000, resample_every=1)),
-    "poisson5d-P10065-woodbury-1e-10": (
-        Case(5, (64, 64, 48, 48), 3000, 500, "woodbury", 1e-10), dict(steps=100_000, resample_every=1)),
-    "poisson5d-P10065-pinv": (CASES["poisson5d-P10065-pinv"], dict(steps=100_000, resample_every=1)),
+    "poisson2d-default": Run("poisson", 2, dict(steps=400)),
+    "poisson2d-default-pinv": _poisson_case(Case(2, (32, 32), 900, 120, "pinv"), steps=400),
+    "poisson2d-anchor": _poisson_case(CASES["poisson2d-anchor"], steps=400),
+    "poisson5d-default": Run("poisson", 5, dict(steps=100_000)),
+    "heat1d-default": Run("heat", 1, dict(steps=100_000)),
+    "heat1d-default-mixed": Run("heat", 1, dict(steps=100_000, mixed_precision=True)),
+    "helmholtz2d-default": Run("helmholtz", 2, dict(steps=100_000)),
+    "poisson5d-P10065-woodbury-1e-8": _poisson_case(CASES["poisson5d-P10065-woodbury"], steps=100_000, resample_every=1),
+    "poisson5d-P10065-woodbury-1e-8-mixed": _poisson_case(CASES["poisson5d-P10065-woodbury"], steps=100_000,
+                                                          resample_every=1, mixed_precision=True),
+    "poisson5d-P10065-woodbury-1e-10": _poisson_case(
+        Case(5, (64, 64, 48, 48), 3000, 500, "woodbury", 1e-10), steps=100_000, resample_every=1),
+    "poisson5d-P10065-pinv": _poisson_case(CASES["poisson5d-P10065-pinv"], steps=100_000, resample_every=1),
+    "poisson5d-P10065-nystrom-pcg": _poisson_case(
+        Case(5, (64, 64, 48, 48), 3000, 500, "nystrom-pcg", 1e-8), steps=100_000, resample_every=1),
 }
+"""The default problems (their run defaults, :mod:`pdes`), the anchor, and the 5-d P = 10,065 case with each solver
+and with the float32 Jacobian of ``mixed_precision``."""
 
 
 def engd_for(case: Case, n_rows: int, n_params: int) -> ENGD:
@@ -188,18 +214,15 @@ def write_trace(step, path: Path, device) -> None:
     path.write_text(prof.key_averages().table(sort_by=sort, row_limit=40))
 
 
-def time_to_accuracy(label: str, case: Case, extra: dict, seconds: float, device, dtype) -> dict:
-    problem = pdes.poisson(dim=case.dim)
-    mlp = MLP.of(case.dim, case.hidden)
-    optimizer = engd_for(case, case.n_interior + case.n_boundary, mlp.num_params)
-    regulariser = {"rcond": case.regulariser} if optimizer.solver in solvers.TRUNCATED else {"damping": optimizer.damping}
-    result = api.solve(problem, hidden=case.hidden, n_points=case.counts, solver=optimizer.solver, device=device.type,
-                       dtype=str(dtype).removeprefix("torch."), time_limit=seconds, **regulariser, **extra)
-    history = result.history
+def time_to_accuracy(label: str, run: Run, seconds: float, device, dtype) -> dict:
+    problem = pdes.make(run.pde, dim=run.dim)
+    result = api.solve(problem, device=device.type, dtype=str(dtype).removeprefix("torch."), time_limit=seconds, **run.options)
+    history, options = result.history, result.options
     steps = int(history[-1]["step"])
-    row = {"run": label, "solver": optimizer.solver, **{k: v for k, v in regulariser.items()}, "P": mlp.num_params,
-           "N": case.n_interior + case.n_boundary, "resample_every": extra.get("resample_every", 0), "steps": steps,
-           "wall_s": f"{history[-1]['wall_time_s']:.2f}",
+    row = {"run": label, "solver": result.metrics["solver"], "rcond": options.rcond, "damping": options.damping,
+           "mixed_precision": options.mixed_precision, "P": result.metrics["num_params"],
+           "N": sum(options.n_points[name] for name in problem.term_names), "resample_every": options.resample_every,
+           "steps": steps, "wall_s": f"{history[-1]['wall_time_s']:.2f}",
            "s_per_step": f"{history[-1]['wall_time_s'] / max(steps, 1):.4f}",
            "final_rel_l2": f"{history[-1]['rel_l2']:.3e}", "final_abs_l2": f"{history[-1]['abs_l2']:.3e}",
            "best_rel_l2": f"{min(h['rel_l2'] for h in history):.3e}"}
@@ -252,8 +275,7 @@ def main() -> None:
         write_csv(args.out / "linalg.csv", linalg_rows(device, dtype))
     tta_rows = []
     for label in _select(args.tta, TTA_RUNS):
-        case, extra = TTA_RUNS[label]
-        tta_rows.append(time_to_accuracy(label, case, extra, args.tta_seconds, device, dtype))
+        tta_rows.append(time_to_accuracy(label, TTA_RUNS[label], args.tta_seconds, device, dtype))
         print(tta_rows[-1], flush=True)
         write_csv(args.out / "time_to_accuracy.csv", tta_rows)
 
