@@ -4,6 +4,7 @@ from torch.func import vmap
 
 from pinn_natmom.diffops import forward_jet, reference_jet
 from pinn_natmom.model import MLP
+from pinn_natmom.problem import Jet
 
 ALL = frozenset({"value", "grad", "laplacian"})
 
@@ -21,6 +22,32 @@ def test_forward_laplacian_matches_torch_func(dim, hidden, dims, activation, fre
     torch.testing.assert_close(fast.value, value, rtol=1e-12, atol=1e-13)
     torch.testing.assert_close(fast.grad, grad, rtol=1e-12, atol=1e-13 * scale)
     torch.testing.assert_close(fast.laplacian, laplacian, rtol=1e-12, atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize("needs", [frozenset({"laplacian"}), frozenset({"grad"}), frozenset({"value"})])
+@pytest.mark.parametrize("dim,hidden,dims", [(2, [6], None), (3, [5, 4], (0, 1)), (1, [4, 3, 5], None)])
+def test_partial_jets_match_torch_func_for_one_and_many_parameter_vectors(needs, dim, hidden, dims):
+    """Asking for fewer parts drops channels (the first layer's products, the last hidden layer's gradients): the
+    parts asked for still equal the reference, for one θ and for a batch."""
+    mlp = MLP.of(dim, hidden)
+    generator = torch.Generator().manual_seed(7)
+    thetas = mlp.init(generator) + 0.3 * torch.randn(3, mlp.num_params, generator=generator, dtype=torch.float64)
+    x = torch.rand(9, dim, generator=generator, dtype=torch.float64)
+    batched = forward_jet(mlp, thetas, x, needs, dims)
+    for k, theta in enumerate(thetas):
+        value, grad, laplacian = vmap(lambda p, theta=theta: _parts(reference_jet(mlp, theta, p, ALL, dims)))(x)
+        single = forward_jet(mlp, theta, x, needs, dims)
+        for jet in (single, Jet(batched.value[k], _row(batched.grad, k), _row(batched.laplacian, k))):
+            torch.testing.assert_close(jet.value, value, rtol=1e-12, atol=1e-13)
+            assert (jet.grad is None) == ("grad" not in needs) and (jet.laplacian is None) == ("laplacian" not in needs)
+            if jet.grad is not None:
+                torch.testing.assert_close(jet.grad, grad, rtol=1e-12, atol=1e-12)
+            if jet.laplacian is not None:
+                torch.testing.assert_close(jet.laplacian, laplacian, rtol=1e-12, atol=1e-12)
+
+
+def _row(part, k):
+    return None if part is None else part[k]
 
 
 def _parts(jet):
