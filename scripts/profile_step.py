@@ -7,7 +7,7 @@ the median time of each phase of a step (Jacobian build, kernel/Gram product, fa
 window of 6 step sizes, error evaluation, and the whole step as the training loop runs it), each against its floor
 (:mod:`pinn_natmom.profiling`); then trains the time-to-accuracy runs. It writes ``ceilings.csv``, ``phases.csv``,
 ``time_to_accuracy.csv``, ``trace.txt`` (the kernels of one step of the last case), ``environment.json`` and, with ``--linalg``,
-``linalg.csv`` (torch.linalg against CuPy on the factorisations the solvers use).
+``linalg.csv`` (torch.linalg against CuPy on the factorisations the solvers use, and the routes to a Jacobian's SVD).
 """
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ TTA_RUNS = {
     "heat1d-default": Run("heat", 1, dict(steps=100_000)),
     "heat1d-default-mixed": Run("heat", 1, dict(steps=100_000, mixed_precision=True)),
     "helmholtz2d-default": Run("helmholtz", 2, dict(steps=100_000)),
+    "helmholtz2d-default-pinv": Run("helmholtz", 2, dict(steps=100_000, solver="pinv")),
     "poisson5d-P10065-woodbury-1e-8": _poisson_case(CASES["poisson5d-P10065-woodbury"], steps=100_000, resample_every=1),
     "poisson5d-P10065-woodbury-1e-8-mixed": _poisson_case(CASES["poisson5d-P10065-woodbury"], steps=100_000,
                                                           resample_every=1, mixed_precision=True),
@@ -190,6 +191,35 @@ def linalg_rows(device, dtype, sizes=(1020, 3500)) -> list[dict]:
     return rows
 
 
+def svd_rows(device, dtype, shapes=((1020, 1185), (2000, 1185))) -> list[dict]:
+    """The routes to the SVD of a Jacobian of the default 2-d network (Poisson 900 + 120 points, Helmholtz 1,600 + 400):
+    cuSOLVER's drivers, LAPACK on the host (copies both ways included), and the symmetric eigendecomposition of the
+    smaller Gram matrix that the ``pinv`` solver uses instead. Singular values from 1 down to 1e-12."""
+    rows = []
+    for n, p in shapes:
+        k = min(n, p)
+        generator = torch.Generator().manual_seed(0)
+        left = torch.linalg.qr(torch.randn(n, k, generator=generator, dtype=dtype))[0]
+        right = torch.linalg.qr(torch.randn(p, k, generator=generator, dtype=dtype))[0]
+        j = ((left * torch.logspace(0, -12, k, dtype=dtype)) @ right.T).to(device)
+        wide = j.T if n > p else j
+        candidates = {
+            "torch.svd[host gesdd, copies included]":
+                lambda j=j: [t.to(device) for t in torch.linalg.svd(j.cpu(), full_matrices=False)],
+            "torch.eigh[gram]": lambda wide=wide: torch.linalg.eigh(lower_gram(wide)),
+        }
+        if device.type == "cuda":
+            for driver in ("gesvd", "gesvdj"):
+                candidates[f"torch.svd[{driver}]"] = (
+                    lambda j=j, driver=driver: torch.linalg.svd(j, full_matrices=False, driver=driver))
+        for name, fn in candidates.items():
+            seconds = profiling.median_time(fn, device, repeats=5)
+            rows.append({"n": f"{n}x{p}", "routine": name, "ms": f"{1e3 * seconds:.3f}", "device": str(device),
+                         "dtype": str(dtype).removeprefix("torch.")})
+            print(rows[-1], flush=True)
+    return rows
+
+
 def _sum(a: profiling.Work, b: profiling.Work) -> profiling.Work:
     return profiling.Work(a.flops + b.flops, a.nbytes + b.nbytes)
 
@@ -272,7 +302,7 @@ def main() -> None:
                 print(f"{row['case']:28s} {row['phase']:20s} {row['measured_ms']:>10s} ms  floor {row['floor_ms']:>9s} ms  ×{row['ratio']}", flush=True)
         write_csv(args.out / "phases.csv", phase_rows)
     if args.linalg:
-        write_csv(args.out / "linalg.csv", linalg_rows(device, dtype))
+        write_csv(args.out / "linalg.csv", linalg_rows(device, dtype) + svd_rows(device, dtype))
     tta_rows = []
     for label in _select(args.tta, TTA_RUNS):
         tta_rows.append(time_to_accuracy(label, TTA_RUNS[label], args.tta_seconds, device, dtype))

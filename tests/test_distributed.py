@@ -95,7 +95,7 @@ def test_command_line_over_two_processes_writes_one_run_and_resumes_with_as_many
     alone = subprocess.run([sys.executable, "scripts/solve.py", "--resume", str(tmp_path / "resumed"), "--steps", "6"],
                            capture_output=True, text=True, cwd=ROOT)
     assert alone.returncode == 2 and "run by 2 process(es)" in alone.stderr
-    resumed = torchrun("scripts/solve.py", "--resume", tmp_path / "resumed", "--steps", "6", "--quiet")
+    resumed = torchrun("scripts/solve.py", "--resume", tmp_path / "resumed", "--steps", "6", "--quiet", "--no-plots")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     theta = [torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)["theta"] for name in ("straight", "resumed")]
     assert torch.equal(theta[0], theta[1])

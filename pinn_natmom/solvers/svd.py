@@ -3,9 +3,10 @@
 Works on ``J`` itself, so its resolution is ``eps·σ_max`` rather than the ``√eps·σ_max`` of any method that forms
 ``JᵀJ`` or ``JJᵀ``: directions the Gram matrix cannot resolve in float64 are kept, and the noise directions below the
 cut-off are dropped instead of damped. For a tall ``J`` (``N > P``) a QR factorisation ``J = QR`` first reduces the
-SVD to the ``P × P`` factor ``R``; for a wide one, the same on ``Jᵀ``. On CUDA the SVD of ``R`` uses cuSOLVER's Jacobi
-driver (``gesvdj``): accurate to full precision and, measured on an H100 at ``n = 1,020``, 2× faster than the default
-QR-iteration driver (92 against 177 ms; see results/gpu).
+SVD to the ``P × P`` factor ``R``; for a wide one, the same on ``Jᵀ``. On CUDA the SVD of ``R`` uses cuSOLVER's
+QR-iteration driver (``gesvd``): on an H100, with the ``R`` of the default 2-d networks' Jacobians (singular values
+spread over many decades), the Jacobi driver (``gesvdj``) needs many sweeps and made steps 4× slower (Poisson 2-d
+0.42 against 0.10 s per step, same errors; see results/gpu).
 """
 from __future__ import annotations
 
@@ -34,5 +35,5 @@ def factorize(jacobian: Tensor, rcond: float) -> tuple[Callable[[Tensor], Tensor
 
 
 def _svd(matrix: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Thin SVD, with the Jacobi driver on CUDA."""
-    return torch.linalg.svd(matrix, driver="gesvdj" if matrix.is_cuda else None)
+    """Thin SVD, with the QR-iteration driver on CUDA."""
+    return torch.linalg.svd(matrix, driver="gesvd" if matrix.is_cuda else None)
