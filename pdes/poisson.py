@@ -44,8 +44,16 @@ HIGH_DIMENSION_RUN = MappingProxyType({
 """From d = 4: a 5→64→1 network, pinv with cut-off 1e-7, 2,000 + 500 points redrawn every step, natural Nesterov
 momentum. At d = 5 on the 2-core CPU, 60 s of training, seeds 0–2 (results/benchmark/poisson5d.csv): natural-nesterov
 ends at 2.8e-5, 3.8e-6 and 3.0e-5, engd at 2.5e-3, 1.2e-2 and 2.5e-4 (in engd's seed 0 the loss on a fresh draw
-jumped from 3e-4 to 6 near step 130 and the steps shrank to α ≈ 5e-4 for the rest of the run). The d = 2 default (2 hidden layers of 32, svd, 900 + 120 fixed points) ends at 2.7e-2 after 60 steps; cut-offs
+jumped from 3e-4 to 6 near step 130 and the steps shrank to α ≈ 5e-4 for the rest of the run). The d = 2 network and solver (2 hidden layers of 32, svd, 900 + 120 fixed points) end at 2.7e-2 after 60 steps; cut-offs
 3e-7 and 3e-8, points drawn once, width 128 and two hidden layers did worse in 60 s (results/pdes)."""
+
+
+PLANE_RUN = MappingProxyType({"n_points": {"interior": 700, "boundary": 100, "neumann": 100}})
+"""At d = 2: 700 + 100 points (the default network 2→32→32→1 and svd solver). On the 2-core CPU, seeds 0–3, 60 steps:
+rel_l2 1e-7 after 32, 34, 31 and 27 steps (17.6–20.9 s of training), ending at 7.6e-9, 1.0e-8, 1.5e-8 and 1.4e-8.
+The 900 + 120 points used before took 45 and 23 steps on seeds 0 and 2 and stayed at 0.66 on seed 3, at 1.5× the
+cost of a step (the SVD of the 1,020-row system against the 800-row one); 500 + 100 points reached 1e-7 in 27–45
+steps but ended as high as 7e-8."""
 
 
 def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
@@ -85,5 +93,6 @@ def poisson(
     return dirichlet_problem(
         "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
         f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}",
-        run_defaults=HIGH_DIMENSION_RUN if dim >= HIGH_DIMENSION else None, sampler=sampler, neumann=faces, flux=flux, hard_bc=hard_bc,
+        run_defaults=HIGH_DIMENSION_RUN if dim >= HIGH_DIMENSION else (PLANE_RUN if dim == 2 else None), sampler=sampler,
+        neumann=faces, flux=flux, hard_bc=hard_bc,
     )
