@@ -44,8 +44,9 @@ HIGH_DIMENSION_RUN = MappingProxyType({
 """From d = 4: a 5→64→1 network, pinv with cut-off 1e-7, 2,000 + 500 points redrawn every step, natural Nesterov
 momentum. At d = 5 on the 2-core CPU, 60 s of training, seeds 0–2 (results/benchmark/poisson5d.csv): natural-nesterov
 ends at 2.8e-5, 3.8e-6 and 3.0e-5, engd at 2.5e-3, 1.2e-2 and 2.5e-4 (in engd's seed 0 the loss on a fresh draw
-jumped from 3e-4 to 6 near step 130 and the steps shrank to α ≈ 5e-4 for the rest of the run). The d = 2 network and solver (2 hidden layers of 32, svd, 900 + 120 fixed points) end at 2.7e-2 after 60 steps; cut-offs
-3e-7 and 3e-8, points drawn once, width 128 and two hidden layers did worse in 60 s (results/pdes)."""
+jumped from 3e-4 to 6 near step 130 and the steps shrank to α ≈ 5e-4 for the rest of the run). The d = 2 network and
+solver (2 hidden layers of 32, svd, 900 + 120 fixed points) end at 2.7e-2 after 60 steps; cut-offs 3e-7 and 3e-8,
+points drawn once, width 128 and two hidden layers did worse in 60 s (results/pdes)."""
 
 
 PLANE_RUN = MappingProxyType({"n_points": {"interior": 700, "boundary": 100, "neumann": 100}})
