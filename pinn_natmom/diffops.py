@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.func import grad as fgrad
 from torch.func import hessian
 
-from .model import MLP, affine
+from .model import MLP, affine, tanh_in_place
 from .problem import Jet
 
 
@@ -38,18 +38,6 @@ class Channels:
     grad: Tensor | None = None
     laplacian: Tensor | None = None
 
-    def tensors(self) -> list[Tensor]:
-        return [t for t in (self.value, self.grad, self.laplacian) if t is not None]
-
-    def stacked(self) -> Tensor:
-        """All channels as one ``C × N × w`` tensor (unbatched θ only): value, ``d`` gradients, Laplacian."""
-        parts = [self.value.unsqueeze(0)]
-        if self.grad is not None:
-            parts.append(self.grad)
-        if self.laplacian is not None:
-            parts.append(self.laplacian.unsqueeze(0))
-        return torch.cat(parts)
-
 
 def channel_count(dim: int, needs: frozenset[str]) -> int:
     """``C``: one value channel, ``d`` gradient channels if any derivative is needed, one Laplacian channel if needed."""
@@ -57,23 +45,17 @@ def channel_count(dim: int, needs: frozenset[str]) -> int:
     return 1 + (dim if derivatives else 0) + (1 if "laplacian" in needs else 0)
 
 
-def input_layer(x: Tensor, w: Tensor, b: Tensor, derivatives: bool, per_point: bool) -> tuple[Channels, Channels]:
+def input_layer(x: Tensor, w: Tensor, b: Tensor, derivatives: bool) -> tuple[Channels, Channels]:
     """The input channels and those of the first linear layer ``z = W x + b``.
 
     The input is ``x`` with ``∂x/∂x_j = e_j`` and ``Δx = 0``, so ``∂_j z = W_{:, j}`` at every point and ``Δz = 0``:
-    no product is needed for the derivative channels and no Laplacian channel is carried (``None`` reads as zero).
-    With ``per_point`` the gradient channels are point-indexed views (``d × N × w``, what the Jacobian build
-    differentiates with respect to), else broadcastable ``d × 1 × w`` tensors.
+    no product is needed for the derivative channels (broadcastable ``d × 1 × w`` tensors) and no Laplacian channel
+    is carried (``None`` reads as zero). The input's own channels are its value ``x`` alone.
     """
     value = affine(x, w, b)
     if not derivatives:
         return Channels(x), Channels(value)
-    n, d = x.shape
-    grad = w.transpose(-1, -2).unsqueeze(-2)
-    if not per_point:
-        return Channels(x), Channels(value, grad)
-    identity = torch.eye(d, dtype=x.dtype, device=x.device).unsqueeze(1).expand(d, n, d)
-    return Channels(x, identity), Channels(value, grad.expand(*grad.shape[:-2], n, grad.shape[-1]))
+    return Channels(x), Channels(value, w.transpose(-1, -2).unsqueeze(-2))
 
 
 def linear(t: Tensor, w: Tensor, t_batched: bool) -> Tensor:
@@ -97,24 +79,27 @@ def linear_channels(a: Channels, w: Tensor, b: Tensor, a_batched: bool) -> Chann
     return Channels(value, grad, laplacian)
 
 
-def activation_channels(z: Channels, mask: Tensor | None, activation: str, laplacian: bool, keep_grad: bool) -> Channels:
+def activation_channels(z: Channels, mask: Tensor | None, activation: str, laplacian: bool, keep_grad: bool,
+                        in_place: bool = False) -> Channels:
     """Push channels through ``y = σ(z)`` with the chain rules in the module docstring; ``mask`` (``d × 1 × 1``) selects
     ``S``. ``tanh``: ``σ' = 1 − y²``, ``σ'' = −2yσ'``; ``sin``: ``σ' = cos z``, ``σ'' = −y``.
 
     ``laplacian``: compute ``Δ_S y`` (a missing ``Δ_S z`` is zero); ``keep_grad``: return the gradient channels
-    ``∂_j y`` (later layers or the output need them), else only use ``∂_j z`` for the Laplacian.
+    ``∂_j y`` (later layers or the output need them), else only use ``∂_j z`` for the Laplacian. ``in_place`` (no
+    autograd): ``y`` overwrites ``z``'s value channel (:data:`pinn_natmom.model.IN_PLACE`).
     """
     if activation == "tanh":
-        y = torch.tanh(z.value)
+        y = tanh_in_place(z.value) if in_place else torch.tanh(z.value)
         if z.grad is None:
             return Channels(y)
         slope = 1.0 - y * y
         curvature = -2.0 * y * slope
     else:
-        y = torch.sin(z.value)
-        if z.grad is None:
+        slope = None if z.grad is None else torch.cos(z.value)
+        y = z.value.sin_() if in_place else torch.sin(z.value)
+        if slope is None:
             return Channels(y)
-        slope, curvature = torch.cos(z.value), -y
+        curvature = -y
     lap = None
     if laplacian:
         squares = (z.grad * z.grad if mask is None else z.grad * z.grad * mask).sum(dim=-3)
@@ -144,16 +129,20 @@ def forward_jet(
     needs: frozenset[str],
     laplacian_dims: Sequence[int] | None = None,
     trace: list[tuple[Channels, Channels]] | None = None,
+    in_place: bool = False,
 ) -> Jet:
     """The :class:`Jet` of ``u_θ`` at points ``x`` (``N × d``) by the forward Laplacian.
 
     θ may be ``(P,)`` or a batch ``(K, P)`` (then every part gains a leading ``K``). When ``trace`` is a list, the pair
-    (layer input channels, layer output channels) of every linear layer is appended to it, for the Jacobian.
+    (layer input channels, layer output channels) of every linear layer is appended to it, for the Jacobian
+    (:mod:`.jacobian`). ``in_place`` (no autograd, no ``trace``): activations overwrite their layer's value channel.
     """
+    if in_place and trace is not None:
+        raise ValueError("in-place activations would overwrite the traced layer outputs")
     mask = dims_mask(x.shape[-1], laplacian_dims, x)
     layers = mlp.unflatten(theta)
     derivatives, laplacian = "grad" in needs or "laplacian" in needs, "laplacian" in needs
-    a, z = input_layer(x, *layers[0], derivatives, per_point=trace is not None)
+    a, z = input_layer(x, *layers[0], derivatives)
     last = len(layers) - 1
     for i in range(last + 1):
         if i > 0:
@@ -161,7 +150,7 @@ def forward_jet(
         if trace is not None:
             trace.append((a, z))
         if i < last:
-            a = activation_channels(z, mask, mlp.activation, laplacian, keep_grad=i + 1 < last or "grad" in needs)
+            a = activation_channels(z, mask, mlp.activation, laplacian, i + 1 < last or "grad" in needs, in_place)
     return Jet(
         value=z.value[..., 0],
         grad=z.grad[..., 0].transpose(-1, -2) if "grad" in needs else None,

@@ -3,11 +3,8 @@
 ``r`` stacks ``√w_t · ρ_t(θ; x_i)`` over the terms ``t`` of a problem and their points, in the order of
 ``problem.terms``; ``L = ½‖r‖²`` and ``∇L = Jᵀ r``.
 
-Fast Jacobian (``method="forward"``): the forward Laplacian (``diffops.forward_jet``) records, for every linear layer ℓ,
-its input channels ``A_ℓ`` (``N × C × in``) and output channels ``Z_ℓ = A_ℓ W_ℓᵀ (+ b_ℓ on the value channel)``. Since
-``r_n`` depends on point ``n`` alone, one reverse pass of ``Σ_n r_n`` gives ``G_ℓ[n] = ∂r_n/∂Z_ℓ[n]``, and
-
-.. math:: ∂r_n/∂W_ℓ = \\sum_c G_ℓ[n, c]^T A_ℓ[n, c], \\qquad ∂r_n/∂b_ℓ = G_ℓ[n, 0] .
+Fast Jacobian (``method="forward"``): the forward Laplacian and a hand-written reverse pass through it, point by
+point (:mod:`.jacobian`), each block written straight into its rows of ``J``.
 
 Reference (``method="reference"``): ``vmap(jacrev(ρ))`` with the point's derivatives from ``torch.func``.
 """
@@ -21,7 +18,8 @@ import torch
 from torch import Tensor
 from torch.func import jacrev, vmap
 
-from .diffops import Channels, channel_count, forward_jet, reference_jet
+from .diffops import channel_count, forward_jet, reference_jet
+from .jacobian import residual_and_jacobian
 from .model import MLP
 from .problem import Collocation, Problem, Term
 from .solvers import RowBlock
@@ -86,7 +84,6 @@ def linearise(mlp: MLP, problem: Problem, theta: Tensor, points: Points, method:
     block by block (:func:`rows_per_pass`), so building ``J`` needs at most ``max_bytes`` beside it."""
     if method not in JACOBIAN_METHODS:
         raise ValueError(f"unknown Jacobian method {method!r}; choose from {JACOBIAN_METHODS}")
-    build = _term_jacobian_forward if method == "forward" else _term_jacobian_reference
     n_rows = sum(len(points[term.name]) for term in problem.terms)
     residual, jacobian = theta.new_empty(n_rows), theta.new_empty(n_rows, mlp.num_params)
     start = 0
@@ -94,20 +91,25 @@ def linearise(mlp: MLP, problem: Problem, theta: Tensor, points: Points, method:
         pts, scale = points[term.name], sqrt_weight(term, points)
         block = rows_per_pass(mlp, problem.dim, term, theta.element_size(), max_bytes)
         for first in range(0, len(pts), block):
-            rows = slice(first, first + block)
-            part = Collocation(pts.x[rows], None if pts.data is None else pts.data[rows], pts.set_size)
-            r, j = build(mlp, term, theta, part, scale)
-            residual[start : start + len(part)], jacobian[start : start + len(part)] = r, j
+            taken = slice(first, first + block)
+            part = Collocation(pts.x[taken], None if pts.data is None else pts.data[taken], pts.set_size)
+            rows = slice(start, start + len(part))
+            if method == "forward":
+                residual[rows] = residual_and_jacobian(mlp, term, theta, part, scale, out=jacobian[rows])[0]
+            else:
+                residual[rows], jacobian[rows] = _term_jacobian_reference(mlp, term, theta, part, scale)
             start += len(part)
     return Linearised(residual, jacobian)
 
 
-def residual_vector(mlp: MLP, problem: Problem, theta: Tensor, points: Points) -> Tensor:
-    """``r(θ)``: shape ``N`` for θ of shape ``P``, or ``K × N`` for a batch of parameter vectors ``K × P``."""
+def residual_vector(mlp: MLP, problem: Problem, theta: Tensor, points: Points, in_place: bool = False) -> Tensor:
+    """``r(θ)``: shape ``N`` for θ of shape ``P``, or ``K × N`` for a batch of parameter vectors ``K × P``.
+
+    ``in_place``: the activations overwrite their layers' outputs (no autograd through it)."""
     parts = []
     for term in problem.terms:
         pts = points[term.name]
-        jet = forward_jet(mlp, theta, pts.x, term.needs, term.laplacian_dims)
+        jet = forward_jet(mlp, theta, pts.x, term.needs, term.laplacian_dims, in_place=in_place)
         parts.append(sqrt_weight(term, points) * term.residual(pts.x, jet, pts.data))
     return torch.cat(parts, dim=-1)
 
@@ -130,36 +132,10 @@ def batched_losses(mlp: MLP, problem: Problem, thetas: Tensor, points: Points, m
     chunk = max(1, max_bytes // max(per_theta, 1))
     with torch.no_grad():
         losses = [
-            0.5 * residual_vector(mlp, problem, block, points).square().sum(dim=-1) for block in thetas.split(chunk)
+            0.5 * residual_vector(mlp, problem, block, points, in_place=True).square().sum(dim=-1)
+            for block in thetas.split(chunk)
         ]
     return torch.cat(losses)
-
-
-def _term_jacobian_forward(
-    mlp: MLP, term: Term, theta: Tensor, pts: Collocation, scale: float
-) -> tuple[Tensor, Tensor]:
-    trace: list[tuple[Channels, Channels]] = []
-    x = pts.x
-    with torch.enable_grad():
-        theta = theta.detach().requires_grad_(True)
-        jet = forward_jet(mlp, theta, x, term.needs, term.laplacian_dims, trace=trace)
-        r = scale * term.residual(x, jet, pts.data)
-        outputs = [t for _, z in trace for t in z.tensors()]
-        flat_grads = torch.autograd.grad(r.sum(), outputs, materialize_grads=True)
-    blocks, used = [], 0
-    for a, z in trace:
-        count = len(z.tensors())
-        g = Channels(*_pad(flat_grads[used : used + count], z)).stacked()
-        used += count
-        blocks.append(torch.einsum("cno,cni->noi", g, a.stacked().detach()).reshape(len(pts), -1))
-        blocks.append(g[0])
-    return r.detach(), torch.cat(blocks, dim=1)
-
-
-def _pad(grads: tuple[Tensor, ...], like: Channels) -> list[Tensor | None]:
-    """Put the gradients of the present channels of ``like`` back in the (value, grad, laplacian) slots."""
-    it = iter(grads)
-    return [None if t is None else next(it) for t in (like.value, like.grad, like.laplacian)]
 
 
 def _term_jacobian_reference(

@@ -18,6 +18,17 @@ from torch import Tensor
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin}
 
 
+def tanh_in_place(z: Tensor) -> Tensor:
+    """``tanh z = 1 − 2/(e^{2z} + 1)``, overwriting ``z`` (``±∞`` and large ``|z|`` give ``±1``).
+
+    Within a few units in the last place of ``torch.tanh``; on a CPU, where a float64 ``tanh`` costs about three
+    ``exp``, it takes about half the time on blocks that stay in cache."""
+    return z.mul_(2.0).exp_().add_(1.0).reciprocal_().mul_(-2.0).add_(1.0)
+
+
+IN_PLACE = {"tanh": tanh_in_place, "sin": torch.Tensor.sin_}
+
+
 @dataclass(frozen=True)
 class MLP:
     """Shapes of an MLP ``in_dim → hidden… → 1`` with activation ``activation`` and first-layer init scale
@@ -79,9 +90,13 @@ class MLP:
             parts.append(torch.zeros(out, dtype=torch.float64))
         return torch.cat(parts).to(dtype=dtype, device=device)
 
-    def forward(self, theta: Tensor, x: Tensor) -> Tensor:
-        """``u_θ(x)`` for ``x`` of shape ``(…, in)``; with θ of shape ``(K, P)`` and x ``(N, in)`` the result is ``(K, N)``."""
-        layers, sigma = self.unflatten(theta), ACTIVATIONS[self.activation]
+    def forward(self, theta: Tensor, x: Tensor, in_place: bool = False) -> Tensor:
+        """``u_θ(x)`` for ``x`` of shape ``(…, in)``; with θ of shape ``(K, P)`` and x ``(N, in)`` the result is ``(K, N)``.
+
+        ``in_place`` (no autograd): each activation overwrites its layer's fresh output, ``tanh`` by
+        :func:`tanh_in_place`."""
+        layers = self.unflatten(theta)
+        sigma = IN_PLACE[self.activation] if in_place else ACTIVATIONS[self.activation]
         z = x
         for i, (w, b) in enumerate(layers):
             z = affine(z, w, b)

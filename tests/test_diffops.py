@@ -66,6 +66,18 @@ def test_batched_theta_gives_one_jet_per_parameter_vector(dim, hidden):
         torch.testing.assert_close(batched.grad[k], single.grad, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sin"])
+def test_in_place_activations_give_the_same_jet_and_refuse_a_trace(activation):
+    mlp = MLP.of(2, [6, 5], activation)
+    thetas = torch.randn(3, mlp.num_params)
+    x = torch.rand(8, 2)
+    fresh, in_place = forward_jet(mlp, thetas, x, ALL), forward_jet(mlp, thetas, x, ALL, in_place=True)
+    for part in ("value", "grad", "laplacian"):
+        torch.testing.assert_close(getattr(in_place, part), getattr(fresh, part), rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="traced"):
+        forward_jet(mlp, thetas[0], x, ALL, trace=[], in_place=True)
+
+
 def test_laplacian_of_known_function():
     # u(x) = w2 · tanh(w1 x) with one hidden unit along e_1: Δu = w2 w1² tanh''(w1 x_1)
     mlp = MLP.of(2, [1])

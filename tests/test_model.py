@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pinn_natmom.model import MLP
+from pinn_natmom.model import MLP, tanh_in_place
 
 
 def test_parameter_count_and_layout():
@@ -30,6 +30,23 @@ def test_batched_parameters_match_one_by_one():
     assert batched.shape == (4, 9)
     for k in range(4):
         torch.testing.assert_close(batched[k], mlp.forward(thetas[k], x), rtol=0, atol=1e-14)
+
+
+def test_tanh_in_place_is_tanh_to_rounding_and_saturates():
+    z = torch.cat([torch.linspace(-40, 40, 2001), torch.tensor([0.0, 1e-300, -1e-12, 710.0, -710.0, float("inf"), -float("inf")])])
+    expected = torch.tanh(z)
+    fresh = z.clone()
+    assert tanh_in_place(fresh) is fresh
+    assert float((fresh - expected).abs().max()) < 4 * torch.finfo(torch.float64).eps
+    assert bool(torch.isnan(tanh_in_place(torch.tensor([float("nan")]))).all())
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sin"])
+def test_forward_in_place_matches_forward(activation):
+    mlp = MLP.of(3, [6, 5], activation)
+    thetas = torch.randn(2, mlp.num_params)
+    x = torch.rand(11, 3)
+    torch.testing.assert_close(mlp.forward(thetas, x, in_place=True), mlp.forward(thetas, x), rtol=0, atol=1e-14)
 
 
 def test_bad_shapes_are_refused():
