@@ -43,12 +43,12 @@ def residual_and_jacobian(mlp: MLP, term: Term, theta: Tensor, pts: Collocation,
     jacobian = theta.new_empty(len(x), mlp.num_params) if out is None else out
     mask = dims_mask(x.shape[-1], term.laplacian_dims, x)
     layers = mlp.unflatten(theta)
-    ends = _parameter_offsets(mlp)
+    spans = _parameter_offsets(mlp)
     with torch.no_grad():
         for index in range(len(layers) - 1, -1, -1):
             a, _ = trace[index]
             w, _ = layers[index]
-            start, stop = ends[index]
+            start, stop = spans[index]
             out_width, in_width = w.shape
             weight_rows = jacobian[:, start : start + out_width * in_width].view(len(x), out_width, in_width)
             if index == 0:
