@@ -92,8 +92,7 @@ def activation_channels(z: Channels, mask: Tensor | None, activation: str, lapla
         y = tanh_in_place(z.value) if in_place else torch.tanh(z.value)
         if z.grad is None:
             return Channels(y)
-        slope = 1.0 - y * y
-        curvature = -2.0 * y * slope
+        slope, curvature = tanh_derivatives(y)
     else:
         slope = None if z.grad is None else torch.cos(z.value)
         y = z.value.sin_() if in_place else torch.sin(z.value)
@@ -102,10 +101,21 @@ def activation_channels(z: Channels, mask: Tensor | None, activation: str, lapla
         curvature = -y
     lap = None
     if laplacian:
-        squares = (z.grad * z.grad if mask is None else z.grad * z.grad * mask).sum(dim=-3)
+        squares = squared_gradient(z.grad, mask)
         lap = curvature * squares if z.laplacian is None else slope * z.laplacian + curvature * squares
     grad = slope.unsqueeze(-3) * z.grad if keep_grad else None
     return Channels(y, grad, lap)
+
+
+def tanh_derivatives(y: Tensor) -> tuple[Tensor, Tensor]:
+    """``(σ', σ'')`` of ``σ = tanh`` from its value ``y``: ``σ' = 1 − y²``, ``σ'' = −2yσ'``."""
+    slope = 1.0 - y * y
+    return slope, -2.0 * y * slope
+
+
+def squared_gradient(grad: Tensor, mask: Tensor | None) -> Tensor:
+    """``Q = Σ_{j∈S} (∂_j z)²``, summed over the gradient channels (axis −3) of ``grad``; ``mask`` selects ``S``."""
+    return (grad * grad if mask is None else grad * grad * mask).sum(dim=-3)
 
 
 def dims_mask(dim: int, laplacian_dims: Sequence[int] | None, like: Tensor) -> Tensor | None:

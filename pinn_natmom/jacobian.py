@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .diffops import Channels, dims_mask, forward_jet
+from .diffops import Channels, dims_mask, forward_jet, squared_gradient, tanh_derivatives
 from .model import MLP
 from .problem import Collocation, Jet, Term
 
@@ -43,19 +43,17 @@ def residual_and_jacobian(mlp: MLP, term: Term, theta: Tensor, pts: Collocation,
     jacobian = theta.new_empty(len(x), mlp.num_params) if out is None else out
     mask = dims_mask(x.shape[-1], term.laplacian_dims, x)
     layers = mlp.unflatten(theta)
-    spans = _parameter_offsets(mlp)
+    rows = mlp.unflatten(jacobian)
     with torch.no_grad():
         for index in range(len(layers) - 1, -1, -1):
             a, _ = trace[index]
             w, _ = layers[index]
-            start, stop = spans[index]
-            out_width, in_width = w.shape
-            weight_rows = jacobian[:, start : start + out_width * in_width].view(len(x), out_width, in_width)
+            weight_rows, bias_rows = rows[index]
             if index == 0:
                 _input_layer_rows(adjoint, x, weight_rows)
             else:
                 _layer_rows(adjoint, a, weight_rows)
-            jacobian[:, start + out_width * in_width : stop] = adjoint.value
+            bias_rows.copy_(adjoint.value)
             if index > 0:
                 upstream = _through_linear(adjoint, w)
                 adjoint = _through_activation(upstream, trace[index - 1][1], a, mask, mlp.activation)
@@ -80,15 +78,6 @@ def output_adjoint(term: Term, x: Tensor, jet: Jet, data: Tensor | None, scale: 
         None if grad is None else grad.transpose(0, 1).unsqueeze(-1),
         None if laplacian is None else laplacian.unsqueeze(-1),
     )
-
-
-def _parameter_offsets(mlp: MLP) -> list[tuple[int, int]]:
-    """``(start, stop)`` of every layer's ``(W, b)`` in θ."""
-    spans, offset = [], 0
-    for out_width, in_width in mlp.layer_shapes:
-        spans.append((offset, offset + out_width * in_width + out_width))
-        offset = spans[-1][1]
-    return spans
 
 
 def _input_layer_rows(adjoint: Channels, x: Tensor, rows: Tensor) -> None:
@@ -127,8 +116,7 @@ def _through_activation(upstream: Channels, z: Channels, a: Channels, mask: Tens
     """The adjoints of the channels of ``z`` from those of ``a = σ(z)`` (the rules in the module docstring)."""
     y = a.value
     if activation == "tanh":
-        slope = 1.0 - y * y
-        curvature = -2.0 * y * slope
+        slope, curvature = tanh_derivatives(y)
         third = -2.0 * (slope * slope + y * curvature)
     else:
         slope, curvature = torch.cos(z.value), -y
@@ -144,7 +132,7 @@ def _through_activation(upstream: Channels, z: Channels, a: Channels, mask: Tens
         if upstream.grad is not None:
             value = value + curvature * (z.grad * upstream.grad).sum(dim=0)
     if upstream.laplacian is not None:
-        squares = (z.grad * z.grad if mask is None else z.grad * z.grad * mask).sum(dim=0)
+        squares = squared_gradient(z.grad, mask)
         second = third * squares if z.laplacian is None else curvature * z.laplacian + third * squares
         value = value + second * upstream.laplacian
     laplacian = None if z.laplacian is None or upstream.laplacian is None else slope * upstream.laplacian

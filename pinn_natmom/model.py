@@ -22,7 +22,7 @@ def tanh_in_place(z: Tensor) -> Tensor:
     """``tanh z = 1 − 2/(e^{2z} + 1)``, overwriting ``z`` (``±∞`` and large ``|z|`` give ``±1``).
 
     Within a few units in the last place of ``torch.tanh``; on a CPU, where a float64 ``tanh`` costs about three
-    ``exp``, it takes about half the time on blocks that stay in cache."""
+    ``exp``, it takes about half the time."""
     return z.mul_(2.0).exp_().add_(1.0).reciprocal_().mul_(-2.0).add_(1.0)
 
 
@@ -75,7 +75,7 @@ class MLP:
         batch = theta.shape[:-1]
         layers, offset = [], 0
         for out, inp in self.layer_shapes:
-            w = theta[..., offset : offset + out * inp].reshape(*batch, out, inp)
+            w = theta[..., offset : offset + out * inp].view(*batch, out, inp)
             offset += out * inp
             layers.append((w, theta[..., offset : offset + out]))
             offset += out
