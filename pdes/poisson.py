@@ -55,7 +55,7 @@ steps; cut-offs 3e-7 and 3e-8, points drawn once, width 128 and two hidden layer
 
 PLANE_RUN = MappingProxyType({"n_points": {"interior": 700, "boundary": 100, "neumann": 100}})
 """At d = 2: 700 + 100 points (the default network 2→32→32→1 and svd solver). On the 2-core CPU, seeds 0–3, 60 steps:
-rel_l2 1e-7 after 32, 34, 31 and 27 steps (17.6–20.9 s of training), ending at 7.6e-9, 1.0e-8, 1.5e-8 and 1.4e-8.
+rel_l2 1e-7 after 36, 31, 30 and 29 steps (12.0–15.9 s of training), ending at 2.5e-8, 1.0e-8, 1.5e-8 and 1.3e-8.
 The 900 + 120 points used before took 45 and 23 steps on seeds 0 and 2 and stayed at 0.66 on seed 3, at 1.5× the
 cost of a step (the SVD of the 1,020-row system against the 800-row one); 500 + 100 points reached 1e-7 in 27–45
 steps but ended as high as 7e-8."""

@@ -49,14 +49,12 @@ def residual_and_jacobian(mlp: MLP, term: Term, theta: Tensor, pts: Collocation,
             a, _ = trace[index]
             w, _ = layers[index]
             weight_rows, bias_rows = rows[index]
+            bias_rows.copy_(adjoint.value)
             if index == 0:
                 _input_layer_rows(adjoint, x, weight_rows)
             else:
                 _layer_rows(adjoint, a, weight_rows)
-            bias_rows.copy_(adjoint.value)
-            if index > 0:
-                upstream = _through_linear(adjoint, w)
-                adjoint = _through_activation(upstream, trace[index - 1][1], a, mask, mlp.activation)
+                adjoint = _through_activation(_through_linear(adjoint, w), trace[index - 1][1], a, mask, mlp.activation)
     return r, jacobian
 
 
