@@ -25,6 +25,7 @@ class Options:
     hidden: tuple[int, ...] = (32, 32)
     activation: str = "tanh"
     frequency: float = 1.0
+    init: str = "auto"
     steps: int = 60
     seed: int = 0
     device: str = "auto"
@@ -77,7 +78,7 @@ class Options:
 
     def network(self, in_dim: int) -> MLP:
         """The network these options describe for inputs of dimension ``in_dim``."""
-        return MLP.of(in_dim, self.hidden, self.activation, self.frequency)
+        return MLP.of(in_dim, self.hidden, self.activation, self.frequency, self.init)
 
     def optimizer_for(self, solver: str) -> object:
         """The optimizer these options describe, with the direction solver ``solver`` and an Adam warm start when

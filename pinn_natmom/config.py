@@ -21,7 +21,7 @@ from typing import Any
 
 from . import optim
 from .linearise import JACOBIAN_METHODS
-from .model import ACTIVATIONS
+from .model import ACTIVATIONS, INITS
 from .solvers import SOLVER_NAMES
 
 if sys.version_info >= (3, 11):
@@ -69,6 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hidden", "widths", None, "hidden widths, e.g. 64 or 32,32 (default 32,32; helmholtz 32,32)"),
     Setting("activation", "str", None, "activation of the hidden layers (default tanh; helmholtz sin)", ACTIVATION_NAMES),
     Setting("frequency", "float", None, "scale of the first layer's initial weights (default 1; helmholtz k)"),
+    Setting("init", "str", "auto", "initial weights: uniform (PyTorch's nn.Linear default) or glorot (Glorot-normal, "
+            "zero biases); auto: glorot for sine networks, else uniform", INITS),
     Setting("n_interior", "int", None, "interior points (default 900; 2-d Poisson 700)"),
     Setting("n_boundary", "int", None, "boundary points (default 120; 2-d Poisson 100)"),
     Setting("n_initial", "int", None, "initial-condition points of heat (default 120)"),
@@ -87,7 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("adaptive_damping", "bool", False, "Levenberg–Marquardt λ: ÷10 after a full step that lowered the loss, ×10 "
             "after one that did not, never below --damping"),
     Setting("rcond", "float", None, "singular-value cut-off of pinv/svd (default: 3e-7 pinv, 1e-9 svd; heat 1.5e-7, "
-            "poisson d ≥ 4: 1e-7)"),
+            "poisson d ≥ 4: 1e-6)"),
     Setting("sketch_size", "int", None, "sketch size ℓ of nystrom and nystrom-pcg (default 1000, at most min(N, P))"),
     Setting("cg_steps", "int", None, "preconditioned CG steps of nystrom-pcg (default 20)"),
     Setting("mixed_precision", "bool", False, "build J in float32 (TF32 on CUDA), keep r, θ and the solve in float64"),

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin}
+INITS = ("auto", "uniform", "glorot")
+"""Initial weight distributions (:meth:`MLP.init`); ``auto`` is ``glorot`` for sine networks, else ``uniform``."""
 
 
 def tanh_in_place(z: Tensor) -> Tensor:
@@ -31,13 +33,14 @@ IN_PLACE = {"tanh": tanh_in_place, "sin": torch.Tensor.sin_}
 
 @dataclass(frozen=True)
 class MLP:
-    """Shapes of an MLP ``in_dim → hidden… → 1`` with activation ``activation`` and first-layer init scale
-    ``frequency``; it holds no parameters (those are θ)."""
+    """Shapes of an MLP ``in_dim → hidden… → 1`` with activation ``activation``, initial weight distribution
+    ``init_scheme`` (:data:`INITS`) and first-layer init scale ``frequency``; it holds no parameters (those are θ)."""
 
     in_dim: int
     hidden: tuple[int, ...]
     activation: str = "tanh"
     frequency: float = 1.0
+    init_scheme: str = "auto"
 
     def __post_init__(self) -> None:
         if self.in_dim < 1:
@@ -48,10 +51,20 @@ class MLP:
             raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
         if not (math.isfinite(self.frequency) and self.frequency > 0):
             raise ValueError(f"frequency must be a finite number > 0, got {self.frequency}")
+        if self.init_scheme not in INITS:
+            raise ValueError(f"unknown initialisation {self.init_scheme!r}; choose from {', '.join(INITS)}")
 
     @classmethod
-    def of(cls, in_dim: int, hidden: Sequence[int], activation: str = "tanh", frequency: float = 1.0) -> MLP:
-        return cls(in_dim, tuple(int(h) for h in hidden), activation, float(frequency))
+    def of(cls, in_dim: int, hidden: Sequence[int], activation: str = "tanh", frequency: float = 1.0,
+           init_scheme: str = "auto") -> MLP:
+        return cls(in_dim, tuple(int(h) for h in hidden), activation, float(frequency), init_scheme)
+
+    @property
+    def resolved_init(self) -> str:
+        """``init_scheme`` with ``auto`` resolved: ``glorot`` for a sine network, else ``uniform``."""
+        if self.init_scheme != "auto":
+            return self.init_scheme
+        return "glorot" if self.activation == "sin" else "uniform"
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -82,12 +95,24 @@ class MLP:
         return layers
 
     def init(self, generator: torch.Generator, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> Tensor:
-        """Glorot-normal weights, zero biases: ``W_ij ~ N(0, 2/(in+out))``, the first layer's times ``frequency``."""
+        """θ drawn from :attr:`resolved_init`, the first layer's weights multiplied by ``frequency``:
+
+        - ``uniform``: PyTorch's ``nn.Linear`` default, ``W_ij, b_i ~ U(−1/√in, 1/√in)``. The random biases spread
+          the units' transitions ``W_i·x + b_i = 0`` over the domain; with zero biases every one passes through the
+          origin, a corner of ``[0, 1]^d``.
+        - ``glorot``: ``W_ij ~ N(0, 2/(in+out))``, zero biases; for a sine network with ``frequency ≈ k``, first-layer
+          features ``sin(W_i·x)`` of about the solution's frequency.
+        """
         parts = []
         for index, (out, inp) in enumerate(self.layer_shapes):
-            std = math.sqrt(2.0 / (inp + out)) * (self.frequency if index == 0 else 1.0)
-            parts.append(torch.randn(out * inp, generator=generator, dtype=torch.float64) * std)
-            parts.append(torch.zeros(out, dtype=torch.float64))
+            scale = self.frequency if index == 0 else 1.0
+            if self.resolved_init == "uniform":
+                bound = 1.0 / math.sqrt(inp)
+                parts.append(uniform(out * inp, bound * scale, generator))
+                parts.append(uniform(out, bound, generator))
+            else:
+                parts.append(torch.randn(out * inp, generator=generator, dtype=torch.float64) * math.sqrt(2.0 / (inp + out)) * scale)
+                parts.append(torch.zeros(out, dtype=torch.float64))
         return torch.cat(parts).to(dtype=dtype, device=device)
 
     def forward(self, theta: Tensor, x: Tensor, in_place: bool = False) -> Tensor:
@@ -103,6 +128,11 @@ class MLP:
             if i < len(layers) - 1:
                 z = sigma(z)
         return z[..., 0]
+
+
+def uniform(count: int, bound: float, generator: torch.Generator) -> Tensor:
+    """``count`` float64 draws from ``U(−bound, bound)``."""
+    return (2.0 * torch.rand(count, generator=generator, dtype=torch.float64) - 1.0) * bound
 
 
 def affine(z: Tensor, w: Tensor, b: Tensor) -> Tensor:

@@ -22,7 +22,7 @@ PROBLEM_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 """The settings passed to a PDE factory, and the PDEs that take each."""
 TERM_COUNTS = {"interior": "n_interior", "boundary": "n_boundary", "initial": "n_initial", "neumann": "n_neumann"}
-OPTION_SETTINGS = ("hidden", "activation", "frequency", "solver", "steps", "seed", "device", "dtype", "n_eval",
+OPTION_SETTINGS = ("hidden", "activation", "frequency", "init", "solver", "steps", "seed", "device", "dtype", "n_eval",
                    "resample_every", "damping", "rcond", "optimizer", "momentum", "warmup_adam", "line_search", "lr",
                    "jacobian", "time_limit", "target_rel_l2", "cuda_graphs", "sketch_size", "cg_steps",
                    "adaptive_damping", "mixed_precision")
@@ -77,6 +77,7 @@ def resolved(settings: Mapping[str, Any], problem: Problem, options: api.Options
         if out.get(key) is None and settings["pde"] in owners and parameter is not None:
             out[key] = parameter.default
     out.update({key: getattr(options, key) for key in OPTION_SETTINGS})
+    out["init"] = options.network(1).resolved_init
     for term, key in TERM_COUNTS.items():
         out[key] = options.n_points.get(term)
     return out

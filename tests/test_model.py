@@ -54,3 +54,24 @@ def test_bad_shapes_are_refused():
         MLP.of(2, [])
     with pytest.raises(ValueError, match="entries"):
         MLP.of(2, [3]).unflatten(torch.zeros(5))
+
+
+def test_uniform_init_is_pytorch_linear_default():
+    mlp = MLP.of(2, [400, 300], frequency=3.0)
+    assert mlp.resolved_init == "uniform"
+    (w1, b1), (w2, b2), (w3, b3) = mlp.unflatten(mlp.init(torch.Generator().manual_seed(0)))
+    for values, bound in ((w1, 3.0 / 2**0.5), (b1, 1 / 2**0.5), (w2, 1 / 400**0.5), (b2, 1 / 400**0.5), (w3, 1 / 300**0.5)):
+        assert float(values.abs().max()) <= bound
+        assert float(values.abs().max()) > 0.98 * bound  # fills the interval: U(−bound, bound)
+        assert abs(float(values.std()) - bound / 3**0.5) < 0.06 * bound
+
+
+def test_glorot_init_has_zero_biases_and_is_the_sine_default():
+    mlp = MLP.of(2, [400, 300], "sin", frequency=3.0)
+    assert mlp.resolved_init == "glorot" and MLP.of(2, [4], init_scheme="glorot").resolved_init == "glorot"
+    (w1, b1), (w2, b2), _ = mlp.unflatten(mlp.init(torch.Generator().manual_seed(0)))
+    assert float(b1.abs().max()) == 0.0 and float(b2.abs().max()) == 0.0
+    assert abs(float(w1.std()) - 3.0 * (2 / 402) ** 0.5) < 0.1 * 3.0 * (2 / 402) ** 0.5
+    assert abs(float(w2.std()) - (2 / 700) ** 0.5) < 0.02 * (2 / 700) ** 0.5
+    with pytest.raises(ValueError, match="unknown initialisation 'xavier'"):
+        MLP.of(2, [3], init_scheme="xavier")

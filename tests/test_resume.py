@@ -100,11 +100,11 @@ def poison_after(switch, step, calls):
 
 
 def test_a_nan_update_is_rejected_and_training_continues():
-    clean = api.solve(pdes.poisson(dim=1), **LINE, steps=12)
+    clean = api.solve(pdes.poisson(dim=1), **LINE, steps=4)
     problem, switch = poisoned(pdes.poisson(dim=1))
-    result = api.solve(problem, **LINE, steps=12, hooks=poison_after(switch, 3, calls=1))
+    result = api.solve(problem, **LINE, steps=30, hooks=poison_after(switch, 3, calls=1))
     assert result.metrics["rejected_updates"] == 1 and result.metrics["stop_reason"] == "steps"
-    assert all(math.isfinite(row["loss"]) for row in result.history) and len(result.history) == 13
+    assert all(math.isfinite(row["loss"]) for row in result.history) and len(result.history) == 31
     assert without_clock(result.history[:4]) == without_clock(clean.history[:4])
     assert result.history[-1]["loss"] < 1e-6 * result.history[0]["loss"]
 
