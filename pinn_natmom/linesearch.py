@@ -5,10 +5,11 @@ Candidates are evaluated in batched residual passes (``losses`` takes ``K × P``
 
 By default the search brackets: it first evaluates a window of 6 grid points around a hint (the previous step's
 exponent) and stops when the best of the window lies strictly inside it — the loss along a descent direction falls
-and then rises again, so for a unimodal profile a minimum bracketed inside the window is the grid's argmin. Otherwise
-it evaluates the grid points beyond the window's end where the best lay, in one more pass; when no point of the
-window lowers the loss, it evaluates every other grid point. ``exhaustive`` evaluates
-all 31 in a single pass.
+and then rises again, so for a unimodal profile a minimum bracketed inside the window is the grid's argmin. When the
+best lies at an end of the window, the search goes on past that end, 6 points in the next pass, then 12, 24, …,
+until the best lies inside the points evaluated or the grid ends (few candidates where the minimum lies just past
+the window, few passes where it lies far away). When no point of the window lowers the loss, it evaluates every other grid
+point. ``exhaustive`` evaluates all 31 in a single pass.
 """
 from __future__ import annotations
 
@@ -53,23 +54,30 @@ def grid_search(
     *found, current = torch.cat([values, current_loss.reshape(1).to(values)]).tolist()
     i = min(range(len(found)), key=found.__getitem__)
     best_index, best = start + i, found[i]
-    if not exhaustive:
-        if not best < current:
-            ranges = [(0, start), (stop, GRID_SIZE)]
-        elif i == 0 and start > 0:
-            ranges = [(0, start)]
-        elif i == len(found) - 1:
-            ranges = [(stop, GRID_SIZE)]
-        else:
-            ranges = []
-        for extra_start, extra_stop in ranges:
-            if extra_stop <= extra_start:
-                continue
-            extra = _evaluate(losses, theta, direction, extra_start, extra_stop)
-            more = extra.tolist()
-            j = min(range(len(more)), key=more.__getitem__)
-            if more[j] < best:
-                best_index, best, values, i = extra_start + j, more[j], extra, j
+
+    def consider(extra_start: int, extra_stop: int) -> bool:
+        """Evaluate the grid points ``extra_start … extra_stop−1``; keep their best if it beats the best so far."""
+        nonlocal best_index, best, values, i
+        extra = _evaluate(losses, theta, direction, extra_start, extra_stop)
+        more = extra.tolist()
+        j = min(range(len(more)), key=more.__getitem__)
+        if not more[j] < best:
+            return False
+        best_index, best, values, i = extra_start + j, more[j], extra, j
+        return True
+
+    if not exhaustive and not best < current:
+        for extra_start, extra_stop in ((0, start), (stop, GRID_SIZE)):
+            if extra_stop > extra_start:
+                consider(extra_start, extra_stop)
+    elif not exhaustive:
+        low, high, width = start, stop, WINDOW
+        while (best_index == low and low > 0) or (best_index == high - 1 and high < GRID_SIZE):
+            larger = best_index == low and low > 0
+            extra_start, extra_stop = (max(low - width, 0), low) if larger else (high, min(high + width, GRID_SIZE))
+            low, high, width = min(low, extra_start), max(high, extra_stop), 2 * width
+            if not consider(extra_start, extra_stop):
+                break
     if not best < current:
         return SearchResult(0.0, current_loss, -1)
     return SearchResult(2.0**-best_index, values[i], best_index)

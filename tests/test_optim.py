@@ -265,3 +265,16 @@ def test_engd_passes_the_sketch_options_to_the_randomized_solvers(solver):
     expected = {"sketch_size": 40} if solver == "nystrom" else {"sketch_size": 40, "cg_steps": 3}
     assert ENGD(solver=solver, sketch_size=40, cg_steps=3).solver_options(solver) == expected
     assert ENGD(solver="woodbury", sketch_size=40).solver_options("woodbury") == {}
+
+
+@pytest.mark.parametrize("target, hint, passes, candidates", [(8, 0, 2, 12), (20, 0, 3, 24), (1, 12, 3, 16), (30, 0, 4, 31)])
+def test_search_past_the_window_widens_and_finds_the_grid_argmin(target, hint, passes, candidates):
+    theta, direction, calls = torch.zeros(1), -torch.ones(1), []
+
+    def losses(thetas):
+        calls.append(len(thetas))
+        return (thetas[:, 0].log2() + target).square()  # unimodal in the exponent, least at α = 2^-target
+
+    current = torch.tensor(1e6)
+    found = grid_search(losses, theta, direction, current, hint=hint)
+    assert found.step_size == 2.0**-target and (len(calls), sum(calls)) == (passes, candidates)
