@@ -38,14 +38,15 @@ def default_exact(dim: int) -> tuple[Field, str]:
 
 HIGH_DIMENSION = 4
 HIGH_DIMENSION_RUN = MappingProxyType({
-    "hidden": (64,), "solver": "pinv", "rcond": 1e-6, "steps": 400, "resample_every": 1, "optimizer": "natural-nesterov",
-    "n_points": {"interior": 2000, "boundary": 500, "neumann": 500},
+    "hidden": (64,), "init": "glorot", "solver": "pinv", "rcond": 1e-6, "steps": 400, "resample_every": 1,
+    "optimizer": "natural-nesterov", "n_points": {"interior": 2000, "boundary": 500, "neumann": 500},
 })
-"""From d = 4: a 5→64→1 network, pinv with cut-off 1e-6, 2,000 + 500 points redrawn every step, natural Nesterov
-momentum. At d = 5 on the 2-core CPU, 400 steps, seeds 0–4, rel_l2: 2.8e-5, 4.6e-5, 4.6e-5, 3.4e-5, 3.3e-5. The rest
-was measured with the Glorot initialisation used before (``--init glorot``): cut-off 1e-6 gave 1.0e-5, 1.2e-4, 3.0e-5,
-2.0e-5, 3.0e-5 (median 3.0e-5); 1e-7: 4.6e-3, 2.4e-5, 7.2e-6, 2.1e-4, 1.7e-5 (median 2.4e-5). The smaller cut-off
-keeps directions along singular values down to 10⁻⁷σ_max, which fit the current draw of points: on seed 0 the line
+"""From d = 4: a 5→64→1 network with the Glorot initialisation, pinv with cut-off 1e-6, 2,000 + 500 points redrawn
+every step, natural Nesterov momentum. At d = 5 on the 2-core CPU, 400 steps, seeds 0–4, rel_l2 with cut-off 1e-6:
+1.0e-5, 1.2e-4, 3.0e-5, 2.0e-5, 3.0e-5 (median 3.0e-5). The uniform initialisation of the other tanh networks ended at
+2.8e-5, 4.6e-5, 4.6e-5, 3.4e-5 and 3.3e-5, and over 300 s on seed 0 it sat at 2e-5…6e-5 where Glorot sat at
+7e-6…1e-5 (results/benchmark/uniform-init-300s). Cut-off 1e-7 with Glorot: 4.6e-3, 2.4e-5, 7.2e-6, 2.1e-4,
+1.7e-5 (median 2.4e-5). The smaller cut-off keeps directions along singular values down to 10⁻⁷σ_max, which fit the current draw of points: on seed 0 the line
 search shrank the steps to α ≈ 10⁻³ from step 130 to 360 while the error grew from 1.6e-2 to 2.8e-2, and seed 3 sat
 at 2.3e-4 from step 260. Both cut-offs stall on some seeds (1e-6 at 1.2e-4 on seed 1); the larger one ends 1.3×
 higher in the median and 38× lower in the worst case. With 60 s of training and cut-off 1e-7, seeds 0–2

@@ -69,8 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hidden", "widths", None, "hidden widths, e.g. 64 or 32,32 (default 32,32; helmholtz 32,32)"),
     Setting("activation", "str", None, "activation of the hidden layers (default tanh; helmholtz sin)", ACTIVATION_NAMES),
     Setting("frequency", "float", None, "scale of the first layer's initial weights (default 1; helmholtz k)"),
-    Setting("init", "str", "auto", "initial weights: uniform (PyTorch's nn.Linear default) or glorot (Glorot-normal, "
-            "zero biases); auto: glorot for sine networks, else uniform", INITS),
+    Setting("init", "str", None, "initial weights: uniform (PyTorch's nn.Linear default) or glorot (Glorot-normal, "
+            "zero biases); default auto: glorot for sine networks, else uniform; poisson d ≥ 4: glorot", INITS),
     Setting("n_interior", "int", None, "interior points (default 900; 2-d Poisson 700)"),
     Setting("n_boundary", "int", None, "boundary points (default 120; 2-d Poisson 100)"),
     Setting("n_initial", "int", None, "initial-condition points of heat (default 120)"),
