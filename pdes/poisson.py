@@ -41,27 +41,28 @@ HIGH_DIMENSION_RUN = MappingProxyType({
     "hidden": (64,), "init": "glorot", "solver": "pinv", "rcond": 1e-6, "steps": 400, "resample_every": 1,
     "optimizer": "natural-nesterov", "n_points": {"interior": 2000, "boundary": 500, "neumann": 500},
 })
-"""From d = 4: a 5→64→1 network with the Glorot initialisation, pinv with cut-off 1e-6, 2,000 + 500 points redrawn
-every step, natural Nesterov momentum. At d = 5 on the 2-core CPU, 400 steps, seeds 0–4, rel_l2 with cut-off 1e-6:
-1.0e-5, 1.2e-4, 3.0e-5, 2.0e-5, 3.0e-5 (median 3.0e-5). The uniform initialisation of the other tanh networks ended at
-2.8e-5, 4.6e-5, 4.6e-5, 3.4e-5 and 3.3e-5, and over 300 s on seed 0 it sat at 2e-5…6e-5 where Glorot sat at
-7e-6…1e-5 (results/benchmark/uniform-init-300s). Cut-off 1e-7 with Glorot: 4.6e-3, 2.4e-5, 7.2e-6, 2.1e-4,
-1.7e-5 (median 2.4e-5). The smaller cut-off keeps directions along singular values down to 10⁻⁷σ_max, which fit the current draw of points: on seed 0 the line
-search shrank the steps to α ≈ 10⁻³ from step 130 to 360 while the error grew from 1.6e-2 to 2.8e-2, and seed 3 sat
-at 2.3e-4 from step 260. Both cut-offs stall on some seeds (1e-6 at 1.2e-4 on seed 1); the larger one ends 1.3×
-higher in the median and 38× lower in the worst case. With 60 s of training and cut-off 1e-7, seeds 0–2
-(results/benchmark/poisson5d.csv): natural-nesterov ended at 2.8e-5, 3.8e-6 and 3.0e-5, engd at 2.5e-3, 1.2e-2 and
-2.5e-4. The d = 2 network and solver (2 hidden layers of 32, svd, 900 + 120 fixed points) end at 2.7e-2 after 60
-steps; cut-offs 3e-7 and 3e-8, points drawn once, width 128 and two hidden layers did worse in 60 s (results/pdes)."""
+"""From d = 4: a 5→64→1 network with the Glorot initialisation, pinv with cut-off 1e-6, 2,000 + 500 points redrawn every
+step, natural Nesterov momentum. At d = 5 on the 2-core CPU, 400 steps, seeds 0–4, rel_l2 with cut-off 1e-6: 1.0e-5,
+1.2e-4, 3.0e-5, 2.0e-5, 3.0e-5 (median 3.0e-5). The uniform initialisation of the other tanh networks ended at
+2.8e-5, 4.6e-5, 4.6e-5, 3.4e-5 and 3.3e-5, and over 300 s on seed 0 it sat at 2e-5…6e-5 where Glorot sat at 7e-6…1e-5
+(results/benchmark/uniform-init-300s). Cut-off 1e-7 with Glorot: 4.6e-3, 2.4e-5, 7.2e-6, 2.1e-4, 1.7e-5 (median
+2.4e-5). The smaller cut-off keeps directions along singular values down to 10⁻⁷σ_max, which fit the current draw of
+points: on seed 0 the line search shrank the steps to α ≈ 10⁻³ from step 130 to 360 while the error grew from 1.6e-2
+to 2.8e-2, and seed 3 sat at 2.3e-4 from step 260. Both cut-offs stall on some seeds (1e-6 at 1.2e-4 on seed 1); the
+larger one ends 1.3× higher in the median and 38× lower in the worst case. With 60 s of training and cut-off 1e-7,
+seeds 0–2 (results/benchmark/poisson5d.csv): natural-nesterov ended at 2.8e-5, 3.8e-6 and 3.0e-5, engd at 2.5e-3,
+1.2e-2 and 2.5e-4. The d = 2 network and solver (2 hidden layers of 32, svd, 900 + 120 fixed points) end at 2.7e-2
+after 60 steps; cut-offs 3e-7 and 3e-8, points drawn once, width 128 and two hidden layers did worse in 60 s
+(results/pdes)."""
 
 
 PLANE_RUN = MappingProxyType({"n_points": {"interior": 700, "boundary": 100, "neumann": 100}})
 """At d = 2: 700 + 100 points (the default network 2→32→32→1 and svd solver). On the 2-core CPU, seeds 0–3, 60 steps:
-rel_l2 1e-7 after 23, 32, 55 and 27 steps (10.0–21.9 s of training), ending at 7.7e-9, 1.7e-8, 1.4e-8 and 7.9e-9.
-The point counts were chosen with the Glorot initialisation used before (``--init glorot``), which reached 1e-7
-after 36, 31, 30 and 29 steps; with it the 900 + 120 points used before took 45 and 23 steps on seeds 0 and 2 and stayed at 0.66 on seed 3, at 1.5× the
-cost of a step (the SVD of the 1,020-row system against the 800-row one); 500 + 100 points reached 1e-7 in 27–45
-steps but ended as high as 7e-8."""
+rel_l2 1e-7 after 23, 32, 55 and 27 steps (10.0–21.9 s of training), ending at 7.7e-9, 1.7e-8, 1.4e-8 and 7.9e-9. The
+point counts were chosen with the Glorot initialisation used before (``--init glorot``), which reached 1e-7 after 36,
+31, 30 and 29 steps; with it the 900 + 120 points used before took 45 and 23 steps on seeds 0 and 2 and stayed at
+0.66 on seed 3, at 1.5× the cost of a step (the SVD of the 1,020-row system against the 800-row one); 500 + 100
+points reached 1e-7 in 27–45 steps but ended as high as 7e-8."""
 
 
 def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:

@@ -8,8 +8,8 @@ exponent) and stops when the best of the window lies strictly inside it — the 
 and then rises again, so for a unimodal profile a minimum bracketed inside the window is the grid's argmin. When the
 best lies at an end of the window, the search goes on past that end, 6 points in the next pass, then 12, 24, …,
 until the best lies inside the points evaluated or the grid ends (few candidates where the minimum lies just past
-the window, few passes where it lies far away). When no point of the window lowers the loss, it evaluates every other grid
-point. ``exhaustive`` evaluates all 31 in a single pass.
+the window, few passes where it lies far away). When no point of the window lowers the loss, it evaluates every
+other grid point. ``exhaustive`` evaluates all 31 in a single pass.
 """
 from __future__ import annotations
 
