@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from . import optim
+from .hostmemory import keep_freed_memory
 from .linearise import JACOBIAN_METHODS
 from .model import MLP
 from .problem import Problem
@@ -188,6 +189,7 @@ def solve(
         cuda_graphs=options.cuda_graphs,
         mixed_precision=options.mixed_precision,
     )
+    keep_freed_memory()
     fitted = fit(problem, mlp, optimizer, config, hooks, resume, sharding)
     last = fitted.history[-1]
     metrics: dict[str, object] = {

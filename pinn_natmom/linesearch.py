@@ -8,8 +8,10 @@ exponent) and stops when the best of the window lies strictly inside it — the 
 and then rises again, so for a unimodal profile a minimum bracketed inside the window is the grid's argmin. When the
 best lies at an end of the window, the search goes on past that end, 6 points in the next pass, then 12, 24, …,
 until the best lies inside the points evaluated or the grid ends (few candidates where the minimum lies just past
-the window, few passes where it lies far away). When no point of the window lowers the loss, it evaluates every
-other grid point. ``exhaustive`` evaluates all 31 in a single pass.
+the window, few passes where it lies far away). When no point evaluated lowers the loss, the steps tried were too
+long for a descent direction — ``L(θ − αd) < L(θ)`` holds for every ``α`` below some ``α₀`` — so the search goes on
+towards shorter steps in the same growing passes; only when the shortest grid step lowers nothing either does it
+evaluate the longer steps left out before the window. ``exhaustive`` evaluates all 31 in a single pass.
 """
 from __future__ import annotations
 
@@ -66,18 +68,24 @@ def grid_search(
         best_index, best, values, i = extra_start + j, more[j], extra, j
         return True
 
-    if not exhaustive and not best < current:
-        for extra_start, extra_stop in ((0, start), (stop, GRID_SIZE)):
-            if extra_stop > extra_start:
-                consider(extra_start, extra_stop)
-    elif not exhaustive:
-        low, high, width = start, stop, WINDOW
-        while (best_index == low and low > 0) or (best_index == high - 1 and high < GRID_SIZE):
+    low, high, width = start, stop, WINDOW
+    while not exhaustive:
+        if not best < current:
+            if high < GRID_SIZE:
+                extra_start, extra_stop = high, min(high + width, GRID_SIZE)
+            elif low > 0:
+                extra_start, extra_stop = 0, low
+            else:
+                break
+            consider(extra_start, extra_stop)
+        elif (best_index == low and low > 0) or (best_index == high - 1 and high < GRID_SIZE):
             larger = best_index == low and low > 0
             extra_start, extra_stop = (max(low - width, 0), low) if larger else (high, min(high + width, GRID_SIZE))
-            low, high, width = min(low, extra_start), max(high, extra_stop), 2 * width
             if not consider(extra_start, extra_stop):
                 break
+        else:
+            break
+        low, high, width = min(low, extra_start), max(high, extra_stop), 2 * width
     if not best < current:
         return SearchResult(0.0, current_loss, -1)
     return SearchResult(2.0**-best_index, values[i], best_index)

@@ -278,3 +278,18 @@ def test_search_past_the_window_widens_and_finds_the_grid_argmin(target, hint, p
     current = torch.tensor(1e6)
     found = grid_search(losses, theta, direction, current, hint=hint)
     assert found.step_size == 2.0**-target and (len(calls), sum(calls)) == (passes, candidates)
+
+
+@pytest.mark.parametrize("exponent, hint, passes, candidates", [(9, 0, 2, 12), (25, 0, 4, 31), (None, 10, 4, 31)])
+def test_search_with_no_decrease_in_the_window_goes_on_to_shorter_steps(exponent, hint, passes, candidates):
+    theta, calls = torch.zeros(1), []
+    c = 2.0**-exponent if exponent is not None else 1.0
+    direction = -torch.ones(1) if exponent is not None else torch.ones(1)  # None: uphill, nothing decreases
+
+    def losses(thetas):  # L(α) = α(α − 2c) along −direction: below L(0) = 0 only for α < 2c, least at α = c
+        calls.append(len(thetas))
+        return thetas[:, 0] * (thetas[:, 0] - 2.0 * c)
+
+    found = grid_search(losses, theta, direction, torch.tensor(0.0), hint=hint)
+    assert found.step_size == (c if exponent is not None else 0.0)
+    assert (len(calls), sum(calls)) == (passes, candidates)
