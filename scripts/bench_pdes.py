@@ -1,12 +1,15 @@
 """Every default problem, or the published anchor, solved by ``scripts/solve.py`` on this machine: steps, wall time,
 final rel_l2.
 
-    python scripts/bench_pdes.py [--set defaults|anchor] [--out results/pdes] [--extra "--steps 200"]
+    python scripts/bench_pdes.py [--set defaults|anchor] [--out results/pdes] [--extra "--steps 200"] [--repeat 1]
 
 Each run of the set (:data:`SETS`: the default problems with their default settings, or the anchor configuration
 2→64→1 on 900 + 120 points drawn once, seeds 0–5) runs with ``--extra`` in a fresh process. The wall time includes
 start-up (imports, sampling) and is measured around the process; the steps and training-clock times to 1e-5 and 1e-6
-come from its history. Writes ``<set>.csv`` and ``<set>.md`` into ``--out``.
+come from its history. With ``--repeat N`` the whole set runs N times over, one command after the other, so that a
+drift of the machine's speed reaches every command alike; the times are then medians over the N runs, with the range
+of the training clock to each target beside them (a run repeats its trajectory exactly on the CPU, so the steps and
+errors are those of every run). Writes ``<set>.csv`` and ``<set>.md`` into ``--out``.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pinn_natmom.reports import machine, markdown_table, write_csv
@@ -36,7 +40,30 @@ SETS = {
 TARGETS = (1e-5, 1e-6)
 
 
-def run(label: str, args: list[str], extra: list[str]) -> dict:
+@dataclass(frozen=True)
+class Run:
+    """One fresh-process run: wall time around the process, and the run folder's metrics, history and settings."""
+
+    wall: float
+    metrics: dict
+    history: list[dict]
+    settings: dict
+
+    @property
+    def startup(self) -> float:
+        return self.wall - self.metrics["wall_time_s"]
+
+    def train_to(self, target: float) -> float | None:
+        """The training clock when rel_l2 first reaches ``target``, or ``None``."""
+        hit = next((r for r in self.history if float(r["rel_l2"]) <= target), None)
+        return None if hit is None else float(hit["wall_time_s"])
+
+    def median_step(self) -> float | None:
+        clock = [float(r["wall_time_s"]) for r in self.history[1:]]
+        return statistics.median(b - a for a, b in zip(clock[:-1], clock[1:], strict=True)) if len(clock) > 1 else None
+
+
+def run(args: list[str], extra: list[str]) -> Run:
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "scripts/solve.py", *args, *extra, "--quiet", "--no-plots", "--out", folder, "--overwrite"]
         started = time.perf_counter()
@@ -44,21 +71,30 @@ def run(label: str, args: list[str], extra: list[str]) -> dict:
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-        metrics = json.loads((Path(folder) / "metrics.json").read_text())
-        history = list(csv.DictReader((Path(folder) / "history.csv").open()))
-        settings = json.loads((Path(folder) / "config.json").read_text())
-    startup = wall - metrics["wall_time_s"]
+        return Run(wall, json.loads((Path(folder) / "metrics.json").read_text()),
+                   list(csv.DictReader((Path(folder) / "history.csv").open())),
+                   json.loads((Path(folder) / "config.json").read_text()))
+
+
+def row_of(label: str, args: list[str], runs: list[Run]) -> dict:
+    """The table row of one command: its trajectory from the first run, the medians of the times over all runs."""
+    first, median = runs[0], statistics.median
+    metrics, settings = first.metrics, first.settings
     row = {"problem": label, "command": "python scripts/solve.py " + " ".join(args),
            "network": "→".join(map(str, [metrics["dim"], *settings["hidden"], 1])) + f" {settings['activation']}",
            "P": metrics["num_params"], "optimizer": metrics["optimizer"], "solver": metrics["solver"],
-           "steps": metrics["steps"],
-           "wall_s": f"{wall:.1f}", "final_rel_l2": f"{metrics['rel_l2']:.2e}"}
-    steps = [float(b["wall_time_s"]) - float(a["wall_time_s"]) for a, b in zip(history[1:-1], history[2:], strict=True)]
-    row["s_per_step"] = f"{statistics.median(steps):.4f}" if steps else "—"
+           "steps": metrics["steps"], "wall_s": f"{median(r.wall for r in runs):.1f}",
+           "final_rel_l2": f"{metrics['rel_l2']:.2e}"}
+    steps = [s for s in (r.median_step() for r in runs) if s is not None]
+    row["s_per_step"] = f"{median(steps):.4f}" if steps else "—"
+    startup = median(r.startup for r in runs)
     for target in TARGETS:
-        hit = next((r for r in history if float(r["rel_l2"]) <= target), None)
-        row[f"to_{target:g}"] = "—" if hit is None else f"step {hit['step']}, {float(hit['wall_time_s']) + startup:.1f} s"
-        row[f"train_to_{target:g}_s"] = "—" if hit is None else f"{float(hit['wall_time_s']):.2f}"
+        hit = next((r for r in first.history if float(r["rel_l2"]) <= target), None)
+        times = [t for t in (r.train_to(target) for r in runs) if t is not None]
+        row[f"to_{target:g}"] = "—" if hit is None else f"step {hit['step']}, {median(times) + startup:.1f} s"
+        row[f"train_to_{target:g}_s"] = "—" if hit is None else f"{median(times):.2f}"
+        if len(runs) > 1:
+            row[f"train_to_{target:g}_s range"] = "—" if hit is None else f"{min(times):.2f}–{max(times):.2f}"
     return row
 
 
@@ -67,20 +103,27 @@ def main() -> None:
     parser.add_argument("--set", choices=tuple(SETS), default="defaults", help="the default problems, or the anchor's seeds")
     parser.add_argument("--out", type=Path, default=Path("results/pdes"))
     parser.add_argument("--extra", default="", help="options added to every command, e.g. \"--steps 200\"")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times; report medians")
     args = parser.parse_args()
-    rows = []
-    for label, problem_args in SETS[args.set]:
-        rows.append(run(label, problem_args, args.extra.split()))
-        print(rows[-1], flush=True)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    runs: dict[str, list[Run]] = {label: [] for label, _ in SETS[args.set]}
+    for _ in range(args.repeat):
+        for label, problem_args in SETS[args.set]:
+            runs[label].append(run(problem_args, args.extra.split()))
+            print(label, f"{runs[label][-1].wall:.1f} s", flush=True)
+    rows = [row_of(label, problem_args, runs[label]) for label, problem_args in SETS[args.set]]
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / f"{args.set}.csv", rows)
     lines = [
         "# Default problems on this machine" if args.set == "defaults" else "# The anchor configuration on this machine",
         "",
         f"{machine()}, float64. `python {' '.join(sys.argv)}`: each "
-        f"command below{' with ' + repr(args.extra) if args.extra else ''} in a fresh process; wall time includes "
-        "start-up; `to_*` give the step and the training clock at that step plus the run's start-up, `train_to_*_s` the "
-        "training clock alone (start-up excluded), `s_per_step` the median step of the training clock.",
+        f"command below{' with ' + repr(args.extra) if args.extra else ''} in a fresh process"
+        f"{f', the whole set {args.repeat} times over (times are medians over the runs)' if args.repeat > 1 else ''}; "
+        "wall time includes start-up; `to_*` give the step and the training clock at that step plus the run's start-up, "
+        "`train_to_*_s` the training clock alone (start-up excluded), `s_per_step` the median step of the training "
+        "clock.",
         "",
         markdown_table(rows),
         "",
