@@ -24,13 +24,17 @@ from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
 
 DEFAULT_DIFFUSIVITY = 0.25
-RUN_DEFAULTS = MappingProxyType({"solver": "pinv", "rcond": 1.5e-7, "steps": 200})
+RUN_DEFAULTS = MappingProxyType({"solver": "pinv", "rcond": 1.5e-7, "steps": 200, "optimizer": "natural-auto"})
 """The truncated eigen-solver: on 1+1d with 2→32→32→1 it reached rel_l2 1e-6 in 45 steps (H100), where the svd solver
 (``auto``'s choice for N < P) made no progress in 56 steps. Its default cut-off 3e-7 plateaus at 1.2e-6 on seed 0;
 1.5e-7 reached 1e-6 on seeds 0 and 1 in 101 and 171 steps (39 s, 65 s on the 2-core CPU), where 1e-7 stalls seed 1
 in the first phase (results/pdes; all with the Glorot initialisation used before, ``--init glorot``). With the
 uniform initialisation, seeds 0–3 reach 1e-6 after 25, 54, 170 and 83 steps and end at 2.0e-7, 4.5e-7, 5.8e-7 and
-2.0e-7 after 200."""
+2.0e-7 after 200 (engd).
+
+``natural-auto``: on 1+1d, seeds 0–2, it ends 200 steps at 1.6e-7, 2.6e-7 and 6.0e-7 against engd's 2.0e-7, 4.5e-7 and
+5.8e-7, reaches 1e-6 after 24, 27 and 170 steps against 25, 54 and 170, and over 300 s ends at a median of 2.6e-7
+against 3.1e-7 (results/benchmark/heat-300s)."""
 
 
 def default_exact(dim: int, diffusivity: float) -> tuple[Field, str]:
