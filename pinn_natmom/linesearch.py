@@ -70,20 +70,16 @@ def grid_search(
 
     low, high, width = start, stop, WINDOW
     while not exhaustive:
-        if not best < current:
-            if high < GRID_SIZE:
-                extra_start, extra_stop = high, min(high + width, GRID_SIZE)
-            elif low > 0:
-                extra_start, extra_stop = 0, low
-            else:
-                break
-            consider(extra_start, extra_stop)
-        elif (best_index == low and low > 0) or (best_index == high - 1 and high < GRID_SIZE):
-            larger = best_index == low and low > 0
-            extra_start, extra_stop = (max(low - width, 0), low) if larger else (high, min(high + width, GRID_SIZE))
-            if not consider(extra_start, extra_stop):
-                break
+        decreased = best < current
+        if decreased and best_index == low and low > 0:
+            extra_start, extra_stop = max(low - width, 0), low
+        elif high < GRID_SIZE and (not decreased or best_index == high - 1):
+            extra_start, extra_stop = high, min(high + width, GRID_SIZE)
+        elif not decreased and low > 0:
+            extra_start, extra_stop = 0, low
         else:
+            break
+        if not consider(extra_start, extra_stop) and decreased:
             break
         low, high, width = min(low, extra_start), max(high, extra_stop), 2 * width
     if not best < current:
