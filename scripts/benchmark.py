@@ -11,6 +11,7 @@ Each run is one process-local training loop; runs are sequential so they do not 
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import statistics
 from dataclasses import dataclass, field
@@ -107,18 +108,41 @@ def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> No
     plt.close(fig)
 
 
+def times_to_engd_final(rows: list[dict], history: list[dict]) -> dict[str, list[float]]:
+    """Per optimizer, each seed's wall time to ``engd``'s median final rel_l2 (``inf``: never); empty without engd."""
+    engd_finals = [float(r["final_rel_l2"]) for r in rows if r["optimizer"] == "engd"]
+    if not engd_finals:
+        return {}
+    target = statistics.median(engd_finals)
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for h in history:
+        runs.setdefault((h["optimizer"], str(h["seed"])), []).append(
+            {"wall_time_s": float(h["wall_time_s"]), "rel_l2": float(h["rel_l2"])})
+
+    def time_to_target(name: str, seed: str) -> float:
+        hit = first_reached(runs.get((name, seed), []), "rel_l2", target)
+        return math.inf if hit is None else hit["wall_time_s"]
+
+    return {name: [time_to_target(name, str(r["seed"])) for r in rows if r["optimizer"] == name]
+            for name in dict.fromkeys(r["optimizer"] for r in rows)}
+
+
 def summary(out: Path, machine: str) -> None:
-    """``benchmark.md``: per problem and optimizer, median and mean ± std of the final rel_l2 and median times."""
+    """``benchmark.md``: per problem and optimizer, median and mean ± std of the final rel_l2 and median times to
+    fixed errors; with ``engd`` in the set, also the median time to ``engd``'s median final error over all seeds
+    (a seed that never reaches it counts as never, so "—" means at least half never did)."""
     lines = ["# Optimizer benchmark", "", f"Machine: {machine}. float64; equal wall-clock budget per run.", ""]
     for problem_name in PROBLEMS:
         path = out / f"{problem_name}.csv"
         if not path.exists():
             continue
         rows = read_csv(path)
+        to_engd = times_to_engd_final(rows, read_csv(out / f"{problem_name}-history.csv"))
         lines += [f"## {problem_name}: {PROBLEMS[problem_name].description}, {rows[0]['budget_s']} s per run", "",
                   "| optimizer | seeds | final rel_l2 median | mean ± std | steps (median) | "
-                  + " | ".join(f"time to {eps:g} (median s, reached/seeds)" for eps in THRESHOLDS[:4]) + " |",
-                  "|" + "---|" * (5 + 4)]
+                  + " | ".join(f"time to {eps:g} (median s, reached/seeds)" for eps in THRESHOLDS[:4])
+                  + (" | time to engd's median final error (median s, reached/seeds)" if to_engd else "") + " |",
+                  "|" + "---|" * (5 + 4 + bool(to_engd))]
         for name in dict.fromkeys(r["optimizer"] for r in rows):
             mine = [r for r in rows if r["optimizer"] == name]
             finals = [float(r["final_rel_l2"]) for r in mine]
@@ -127,6 +151,11 @@ def summary(out: Path, machine: str) -> None:
             for eps in THRESHOLDS[:4]:
                 times = [float(r[f"time_to_{eps:g}"]) for r in mine if r[f"time_to_{eps:g}"] != ""]
                 cells.append(f"{statistics.median(times):.1f} ({len(times)}/{len(mine)})" if times else f"— (0/{len(mine)})")
+            if to_engd:
+                times = to_engd[name]
+                middle = statistics.median(times)
+                reached = sum(math.isfinite(t) for t in times)
+                cells.append(f"{middle:.1f} ({reached}/{len(times)})" if math.isfinite(middle) else f"— ({reached}/{len(times)})")
             lines.append(f"| {name} | {len(mine)} | {statistics.median(finals):.2e} | {statistics.mean(finals):.2e} ± {spread:.1e} | "
                          f"{statistics.median(int(r['steps']) for r in mine):.0f} | " + " | ".join(cells) + " |")
         lines.append("")

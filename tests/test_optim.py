@@ -116,6 +116,29 @@ def test_exact_values_after_two_steps_on_a_hand_written_model(name):
     torch.testing.assert_close(got, theta2, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize(("seed", "beta", "winner"), [(1, 0.0, 0), (3, 0.9, 0), (1, 0.9, 1)])
+def test_natural_auto_keeps_the_better_of_the_model_step_and_the_nesterov_step(seed, beta, winner):
+    model = quadratic(n=12, p=4, curvature=0.3, seed=seed)
+    alpha = 0.5
+    theta0 = 0.1 * torch.randn(4, generator=torch.Generator().manual_seed(5))
+    r0, j0 = model.residual(theta0), model.jacobian(theta0)
+    theta1 = theta0 - alpha * pinv(j0) @ r0
+    p0 = theta1 - theta0
+    r1, j1 = model.residual(theta1), model.jacobian(theta1)
+    d = pinv(j1) @ r1
+    columns = torch.stack([j1 @ d, -(j1 @ p0)], dim=1)
+    a, b = torch.linalg.lstsq(columns, r1.unsqueeze(-1)).solution[:, 0]
+    candidates = [theta1 - alpha * (a * d - b * p0)]
+    if beta > 0:
+        y = theta1 + beta * pinv(j1) @ (r1 - r0)
+        candidates.append(y - alpha * pinv(j1) @ model.residual(y))
+    losses = model.losses(torch.stack(candidates))
+    optimizer = optim.make("natural-auto", solver="dense", damping=1e-14, line_search=False, lr=alpha, momentum=beta)
+    got, _ = run(optimizer, model, theta0, 2)
+    assert int(losses.argmin()) == winner
+    torch.testing.assert_close(got, candidates[winner], rtol=1e-9, atol=1e-11)
+
+
 @pytest.mark.parametrize("name", FLAVOURS + ["natural-auto", "engd"])
 def test_natural_flavours_reach_the_least_squares_minimiser_of_a_linear_model(name):
     model = quadratic(n=25, p=6)

@@ -25,11 +25,12 @@ def without_clock(history):
         dict(optimizer="engd", steps=9),
         dict(optimizer="natural-heavy-ball", steps=9, resample_every=3),
         dict(optimizer="natural-nesterov", steps=9, solver="dense", damping=1e-8),
+        dict(optimizer="natural-auto", steps=9, resample_every=3),
         dict(optimizer="spring", steps=9, resample_every=2),
         dict(optimizer="lbfgs", steps=6),
         dict(optimizer="engd", warmup_adam=4, steps=9),
     ],
-    ids=["engd", "heavy-ball-resampled", "nesterov-dense", "spring-resampled", "lbfgs", "adam-warm-start"],
+    ids=["engd", "heavy-ball-resampled", "nesterov-dense", "auto-resampled", "spring-resampled", "lbfgs", "adam-warm-start"],
 )
 def test_resume_from_a_saved_checkpoint_equals_the_uninterrupted_run(options, tmp_path):
     problem = pdes.poisson(dim=2)

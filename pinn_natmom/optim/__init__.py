@@ -32,7 +32,7 @@ OPTIMIZERS: dict[str, type] = {
     "lbfgs": LBFGS,
 }
 MOMENTUM_OPTIMIZERS = frozenset(
-    {"natural-heavy-ball", "natural-heavy-ball-fd", "natural-nesterov", "quasi-natural-heavy-ball", "spring"}
+    {"natural-heavy-ball", "natural-heavy-ball-fd", "natural-nesterov", "quasi-natural-heavy-ball", "natural-auto", "spring"}
 )
 
 

@@ -10,9 +10,12 @@ With ``d_k = J_k⁺ r_k``, ``p_k = θ_{k+1} − θ_k`` and ``β`` the momentum:
 - ``quasi-natural-heavy-ball``: ``p_k = β p_{k−1} − α d_k``;
 - ``natural-nesterov``: ``q_k = J_k⁺(r_k − r_{k−1})``, ``y_k = θ_k + β q_k``, ``θ_{k+1} = y_k − α J_k⁺ r(y_k)``
   (``J_k`` reused; one extra residual evaluation);
-- ``natural-auto``: ``θ_{k+1} = θ_k + t (−a d_k + b p_{k−1})`` where ``(a, b)`` minimise the Gauss–Newton model
-  ``‖r_k + J_k(−a d_k + b p_{k−1})‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``) and ``t`` comes from
-  the line search.
+- ``natural-auto``: two candidates, each with its own line search, and the one with the lower loss is taken. The model
+  step ``θ_k + t (−a d_k + b p_{k−1})``, where ``(a, b)`` minimise the Gauss–Newton model
+  ``‖r_k + J_k(−a d_k + b p_{k−1})‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``); and the
+  ``natural-nesterov`` step. The model alone is degenerate where ``d_k`` is the exact Gauss–Newton step (``J d_k`` is
+  then the projection of ``r_k``, so ``b = 0``): it sees only the linearisation, while the look-ahead's residual
+  ``r(y_k)`` carries the curvature along the previous step.
 
 Every flavour factorises ``J_k`` once and applies ``J⁺`` to all its right-hand sides together. α is chosen by the line
 search from the momentum-shifted origin against the loss at ``θ_k``; when no step lowers the loss the momentum is
@@ -130,23 +133,36 @@ class NaturalNesterov(_ShiftedNatural):
 
 @dataclass(frozen=True)
 class NaturalAuto(Natural):
-    """Momentum coefficients from the Gauss–Newton model, every step, with the line search as a safeguard."""
+    """Two momentum candidates every step, the one whose searched step gives the lower loss kept: the Gauss–Newton-model
+    step ``−a d_k + b p_{k−1}`` from ``θ_k`` and the natural Nesterov step from the look-ahead ``θ_k + β q_k``
+    (``β = momentum``; ``0`` leaves the model step alone)."""
+
+    momentum: float = 0.6
 
     def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
         apply, used = self.pseudo_inverse(lin)
-        d = solvers.check_finite(apply(lin.residual))
-        direction, restarted = d, False
-        if "step" in state:
+        if "step" not in state:
+            d = solvers.check_finite(apply(lin.residual))
+            candidates = [(theta, d)]
+        else:
+            both = solvers.check_finite(apply(stack_columns(lin.residual, lin.residual - previous_residual(state, model))))
+            d = both[:, 0]
             a, b = optimal_coefficients(lin, d, state["step"])
-            direction = a * d - b * state["step"]
-        found, state = self.step(model, theta, direction, lin.loss, state)
-        if "step" in state and not found.improved and self.line_search:
-            direction, restarted = d, True
-            found, state = self.step(model, theta, d, lin.loss, state)
-        new_theta = theta - found.step_size * direction if found.improved else theta
+            candidates = [(theta, a * d - b * state["step"])]
+            if self.momentum > 0:
+                ahead = theta + self.momentum * both[:, 1]
+                candidates.append((ahead, solvers.check_finite(apply(model.residual(ahead)))))
+        (found, searched), (origin, direction) = min(
+            ((self.step(model, origin, direction, lin.loss, state), (origin, direction)) for origin, direction in candidates),
+            key=lambda result: float(result[0][0].loss) if result[0][0].improved else float("inf"))
+        restarted = "step" in state and not found.improved and self.line_search
+        if restarted:
+            (found, searched), (origin, direction) = self.step(model, theta, d, lin.loss, state), (theta, d)
+        new_theta = origin - found.step_size * direction if found.improved else theta
         info = StepInfo(found.step_size if found.improved else 0.0, used, found.loss if found.improved else lin.loss,
                         restarted)
-        return new_theta, {**state, "step": new_theta - theta}, info
+        return new_theta, {**searched, "theta": theta, "step": new_theta - theta, "residual": lin.residual,
+                           "version": model.version}, info
 
 
 def previous_residual(state: State, model: Residuals) -> Tensor:

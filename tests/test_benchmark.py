@@ -1,0 +1,38 @@
+"""The optimizer benchmark's summary: time to engd's median final error, from the logged histories."""
+import math
+import runpy
+from pathlib import Path
+
+from pinn_natmom.reports import write_csv
+
+BENCHMARK = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "benchmark.py"))
+
+
+def history(optimizer, seed, errors):
+    """Rows logged one second apart with the given rel_l2 values."""
+    return [{"problem": "heat1d", "optimizer": optimizer, "seed": str(seed), "step": str(k), "wall_time_s": str(float(k)),
+             "rel_l2": str(e)} for k, e in enumerate(errors)]
+
+
+def result(optimizer, seed, final):
+    return {"problem": "heat1d", "optimizer": optimizer, "seed": str(seed), "budget_s": "5.0", "steps": "4",
+            "final_rel_l2": str(final), **{f"time_to_{eps:g}": "" for eps in BENCHMARK["THRESHOLDS"]}}
+
+
+ENGD = [[1.0, 1e-3, 3e-6], [1.0, 2e-6, 2e-6], [1.0, 1e-2, 1e-6]]
+AUTO = [[1.0, 1e-6, 1e-7], [1.0, 1e-2, 3e-6], [1.0, 1e-1, 1e-2]]
+
+
+def test_time_to_engds_median_final_error_counts_a_seed_that_never_reaches_it(tmp_path):
+    rows = [result("engd", s, e[-1]) for s, e in enumerate(ENGD)] + [result("natural-auto", s, e[-1]) for s, e in enumerate(AUTO)]
+    logged = [row for s, e in enumerate(ENGD) for row in history("engd", s, e)]
+    logged += [row for s, e in enumerate(AUTO) for row in history("natural-auto", s, e)]
+    times = BENCHMARK["times_to_engd_final"](rows, logged)
+    assert times == {"engd": [math.inf, 1.0, 2.0], "natural-auto": [1.0, math.inf, math.inf]}
+    write_csv(tmp_path / "heat1d.csv", rows)
+    write_csv(tmp_path / "heat1d-history.csv", logged)
+    BENCHMARK["summary"](tmp_path, "test machine")
+    table = (tmp_path / "benchmark.md").read_text()
+    assert "time to engd's median final error" in table
+    assert "| engd | 3 | 2.00e-06 |" in table and table.split("| engd |")[1].split("\n")[0].endswith("| 2.0 (2/3) |")
+    assert table.split("| natural-auto |")[1].split("\n")[0].endswith("| — (1/3) |")
