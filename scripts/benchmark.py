@@ -2,11 +2,14 @@
 
     python scripts/benchmark.py [--problems poisson2d,...] [--optimizers all] [--seeds 0,1,2] [--budget-scale 1]
                                 [--device cpu] [--out results/benchmark]
+    python scripts/benchmark.py --merge FOLDER [FOLDER ...] --out results/benchmark/merged
 
 For each problem it writes ``<problem>.csv`` (one row per optimizer and seed: final and best rel_l2, steps, time to
 1e-3 … 1e-7), ``<problem>-history.csv`` (every logged row) and ``<problem>.png`` (median rel_l2 against wall time and
 against steps, one line per optimizer), then rebuilds ``benchmark.md`` from every problem's CSV in the folder.
 Each run is one process-local training loop; runs are sequential so they do not share the processor.
+``--merge`` runs nothing: it combines the CSVs of earlier benchmark folders (runs of one machine, split across
+invocations) into ``--out`` and rebuilds the plots and ``benchmark.md`` from them.
 """
 from __future__ import annotations
 
@@ -90,7 +93,7 @@ def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> No
             if h["optimizer"] == name:
                 runs.setdefault(h["seed"], []).append(h)
         length = min(len(r) for r in runs.values())
-        steps = [runs[next(iter(runs))][i]["step"] for i in range(length)]
+        steps = [float(runs[next(iter(runs))][i]["step"]) for i in range(length)]
         times = [statistics.median(float(r[i]["wall_time_s"]) for r in runs.values()) for i in range(length)]
         errors = [statistics.median(float(r[i]["rel_l2"]) for r in runs.values()) for i in range(length)]
         by_time.plot(times, errors, label=name)
@@ -162,6 +165,45 @@ def summary(out: Path, machine: str) -> None:
     (out / "benchmark.md").write_text("\n".join(lines) + "\n")
 
 
+def machine_of(folder: Path) -> str:
+    """The machine named on the ``Machine:`` line of a benchmark folder's ``benchmark.md``."""
+    path = folder / "benchmark.md"
+    lines = path.read_text().splitlines() if path.exists() else []
+    for line in lines:
+        if line.startswith("Machine: "):
+            return line.removeprefix("Machine: ").split(". float64")[0]
+    raise ValueError(f"{path} names no machine; merge only folders written by this script")
+
+
+def merge(sources: list[Path], out: Path) -> None:
+    """Combine benchmark folders into ``out``: per problem, every source's rows and histories, where a later source's
+    run of an optimizer and seed replaces an earlier one's; then the plots and ``benchmark.md`` are rebuilt.
+    Sources must name the same machine and give each problem the same budget, or the comparison would be unequal."""
+    machines = {machine_of(folder) for folder in sources}
+    if len(machines) > 1:
+        raise ValueError(f"the folders were measured on different machines ({'; '.join(sorted(machines))}); merge one machine's runs")
+    machine = machines.pop()
+    out.mkdir(parents=True, exist_ok=True)
+    for problem_name in PROBLEMS:
+        rows: dict[tuple[str, str], dict] = {}
+        history: dict[tuple[str, str], list[dict]] = {}
+        for folder in sources:
+            logged = read_csv(folder / f"{problem_name}-history.csv")
+            for row in read_csv(folder / f"{problem_name}.csv"):
+                key = (row["optimizer"], row["seed"])
+                rows[key] = row
+                history[key] = [h for h in logged if (h["optimizer"], h["seed"]) == key]
+        if not rows:
+            continue
+        budgets = {row["budget_s"] for row in rows.values()}
+        if len(budgets) > 1:
+            raise ValueError(f"{problem_name} was run with different budgets ({', '.join(sorted(budgets))} s); merge equal budgets")
+        write_csv(out / f"{problem_name}.csv", list(rows.values()))
+        write_csv(out / f"{problem_name}-history.csv", [h for key in rows for h in history[key]])
+        plot(problem_name, [h for key in rows for h in history[key]], out / f"{problem_name}.png", machine)
+    summary(out, machine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", default="poisson2d", help=f"comma-separated from {', '.join(PROBLEMS)}")
@@ -170,7 +212,19 @@ def main() -> None:
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every problem's wall-clock budget")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--out", type=Path, default=Path("results/benchmark"))
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="FOLDER",
+                        help="run nothing: combine these benchmark folders into --out (a later folder's run of an "
+                             "optimizer and seed replaces an earlier one's)")
     args = parser.parse_args()
+    if args.merge:
+        missing = [str(folder) for folder in args.merge if not (folder / "benchmark.md").exists()]
+        if missing:
+            parser.error(f"not a benchmark folder (no benchmark.md): {', '.join(missing)}")
+        try:
+            merge(args.merge, args.out)
+        except ValueError as error:
+            parser.error(str(error))
+        return
     problems = args.problems.split(",")
     optimizers = list(optim.OPTIMIZERS) if args.optimizers == "all" else args.optimizers.split(",")
     for name in problems:

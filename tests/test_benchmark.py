@@ -1,9 +1,11 @@
-"""The optimizer benchmark's summary: time to engd's median final error, from the logged histories."""
+"""The optimizer benchmark's summary (time to engd's median final error, from the logged histories) and its merge of folders."""
 import math
 import runpy
 from pathlib import Path
 
-from pinn_natmom.reports import write_csv
+import pytest
+
+from pinn_natmom.reports import read_csv, write_csv
 
 BENCHMARK = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "benchmark.py"))
 
@@ -36,3 +38,34 @@ def test_time_to_engds_median_final_error_counts_a_seed_that_never_reaches_it(tm
     assert "time to engd's median final error" in table
     assert "| engd | 3 | 2.00e-06 |" in table and table.split("| engd |")[1].split("\n")[0].endswith("| 2.0 (2/3) |")
     assert table.split("| natural-auto |")[1].split("\n")[0].endswith("| — (1/3) |")
+
+
+def benchmark_folder(folder, optimizer_errors, machine="test machine"):
+    """A benchmark folder with one heat1d run per (optimizer, seed, errors) and its summary."""
+    folder.mkdir()
+    write_csv(folder / "heat1d.csv", [result(name, seed, errors[-1]) for name, seed, errors in optimizer_errors])
+    write_csv(folder / "heat1d-history.csv", [row for name, seed, errors in optimizer_errors for row in history(name, seed, errors)])
+    BENCHMARK["summary"](folder, machine)
+    return folder
+
+
+def test_merge_combines_folders_and_a_later_run_replaces_an_earlier_one(tmp_path):
+    first = benchmark_folder(tmp_path / "a", [("engd", s, e) for s, e in enumerate(ENGD)] + [("natural-auto", 0, [1.0, 0.5, 0.25])])
+    second = benchmark_folder(tmp_path / "b", [("natural-auto", s, e) for s, e in enumerate(AUTO)])
+    BENCHMARK["merge"]([first, second], tmp_path / "merged")
+    rows = read_csv(tmp_path / "merged" / "heat1d.csv")
+    assert [(r["optimizer"], r["seed"], float(r["final_rel_l2"])) for r in rows] == [
+        ("engd", "0", 3e-6), ("engd", "1", 2e-6), ("engd", "2", 1e-6),
+        ("natural-auto", "0", 1e-7), ("natural-auto", "1", 3e-6), ("natural-auto", "2", 1e-2)]
+    logged = read_csv(tmp_path / "merged" / "heat1d-history.csv")
+    assert [float(h["rel_l2"]) for h in logged if (h["optimizer"], h["seed"]) == ("natural-auto", "0")] == AUTO[0]
+    table = (tmp_path / "merged" / "benchmark.md").read_text()
+    assert "Machine: test machine." in table and table.split("| natural-auto |")[1].split("\n")[0].endswith("| — (1/3) |")
+    assert (tmp_path / "merged" / "heat1d.png").stat().st_size > 0
+
+
+def test_merge_refuses_folders_of_different_machines(tmp_path):
+    first = benchmark_folder(tmp_path / "a", [("engd", 0, ENGD[0])])
+    second = benchmark_folder(tmp_path / "b", [("engd", 1, ENGD[1])], machine="another machine")
+    with pytest.raises(ValueError, match="different machines"):
+        BENCHMARK["merge"]([first, second], tmp_path / "merged")
