@@ -24,6 +24,7 @@ Default ``β`` per flavour: the best of {0.3, 0.6, 0.9} on 2-d Poisson (2→64�
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -61,7 +62,7 @@ class _ShiftedNatural(Natural):
         raise NotImplementedError
 
     def remember(self, state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, model: Residuals) -> State:
-        return {**state, "theta": theta, "step": new_theta - theta, "residual": lin.residual, "version": model.version}
+        return remember_step(state, theta, new_theta, lin, model)
 
 
 @dataclass(frozen=True)
@@ -152,17 +153,21 @@ class NaturalAuto(Natural):
             if self.momentum > 0:
                 ahead = theta + self.momentum * both[:, 1]
                 candidates.append((ahead, solvers.check_finite(apply(model.residual(ahead)))))
-        (found, searched), (origin, direction) = min(
-            ((self.step(model, origin, direction, lin.loss, state), (origin, direction)) for origin, direction in candidates),
-            key=lambda result: float(result[0][0].loss) if result[0][0].improved else float("inf"))
+        (found, searched), origin, direction = min(
+            ((self.step(model, origin, direction, lin.loss, state), origin, direction) for origin, direction in candidates),
+            key=lambda result: float(result[0][0].loss) if result[0][0].improved else math.inf)
         restarted = "step" in state and not found.improved and self.line_search
         if restarted:
-            (found, searched), (origin, direction) = self.step(model, theta, d, lin.loss, state), (theta, d)
+            (found, searched), origin, direction = self.step(model, theta, d, lin.loss, state), theta, d
         new_theta = origin - found.step_size * direction if found.improved else theta
         info = StepInfo(found.step_size if found.improved else 0.0, used, found.loss if found.improved else lin.loss,
                         restarted)
-        return new_theta, {**searched, "theta": theta, "step": new_theta - theta, "residual": lin.residual,
-                           "version": model.version}, info
+        return new_theta, remember_step(searched, theta, new_theta, lin, model), info
+
+
+def remember_step(state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, model: Residuals) -> State:
+    """``state`` with what the next step needs: ``θ_k``, ``p_k = θ_{k+1} − θ_k``, ``r_k`` and the points' version."""
+    return {**state, "theta": theta, "step": new_theta - theta, "residual": lin.residual, "version": model.version}
 
 
 def previous_residual(state: State, model: Residuals) -> Tensor:
