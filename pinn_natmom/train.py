@@ -34,7 +34,9 @@ class FitConfig:
     """Options of the loop.
 
     ``n_points`` maps term names to point counts; ``resample_every = 0`` draws the points once. The loop stops after
-    ``steps`` updates, after ``time_limit`` seconds, or once ``rel_l2 ≤ target_rel_l2``, whichever comes first.
+    ``steps`` updates, after ``time_limit`` seconds, or once ``rel_l2 ≤ target_rel_l2``, whichever comes first; with
+    points drawn once it also stops as ``stalled`` after an update that leaves ``θ`` and the optimizer's state exactly
+    as they were (every later update would repeat it: no step lowers the loss at these points).
     ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.graphs`);
     ``mixed_precision`` builds ``J`` in float32 (:class:`~pinn_natmom.graphs.MixedPrecisionEvaluations`).
     """
@@ -82,8 +84,8 @@ class Hooks:
 
 @dataclass
 class FitResult:
-    """``stop_reason`` is ``steps``, ``time_limit``, ``target_rel_l2``, ``interrupted`` or ``diverged`` (then
-    ``failure`` says why and ``θ`` is the last good one); ``rejected`` counts the updates retried by the guard."""
+    """``stop_reason`` is ``steps``, ``time_limit``, ``target_rel_l2``, ``stalled``, ``interrupted`` or ``diverged``
+    (then ``failure`` says why and ``θ`` is the last good one); ``rejected`` counts the updates retried by the guard."""
 
     theta: Tensor
     history: list[dict[str, float]]
@@ -245,11 +247,15 @@ def fit(
         if failure is not None:
             reason, failure = "diverged", f"{failure} (rejected {MAX_ATTEMPTS} times with growing regularisation)"
             break
+        stalled = not config.resample_every and identical(new_theta, theta) and identical(new_state, state)
         theta, state, row = new_theta, new_state, new_row
         log(row)
         if hooks.on_checkpoint is not None and hooks.checkpoint_every and step % hooks.checkpoint_every == 0:
             hooks.on_checkpoint(snapshot())
             saved = step
+        if stalled if sharding is None else not sharding.any(not stalled):
+            reason = "stalled"
+            break
     else:
         if _reached(row, config.target_rel_l2):
             reason = "target_rel_l2"
@@ -267,6 +273,21 @@ def to_device(value: Any, device: torch.device) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(to_device(v, device) for v in value)
     return value
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` hold the same values: tensors equal element for element (shape and dtype too), dicts
+    with the same keys, lists and tuples item for item, other values by ``==`` (NaN equal to NaN)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                and all(identical(a[k], b[k]) for k in a))
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(identical, a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b)
 
 
 def _reached(row: Mapping[str, float], target: float | None) -> bool:

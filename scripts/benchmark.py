@@ -4,9 +4,12 @@
                                 [--device cpu] [--out results/benchmark]
     python scripts/benchmark.py --merge FOLDER [FOLDER ...] --out results/benchmark/merged
 
-For each problem it writes ``<problem>.csv`` (one row per optimizer and seed: final and best rel_l2, steps, time to
-1e-3 … 1e-7), ``<problem>-history.csv`` (every logged row) and ``<problem>.png`` (median rel_l2 against wall time and
-against steps, one line per optimizer), then rebuilds ``benchmark.md`` from every problem's CSV in the folder.
+For each problem it writes ``<problem>.csv`` (one row per optimizer and seed: final and best rel_l2, steps, why the
+run stopped, time to 1e-3 … 1e-7), ``<problem>-history.csv`` (every logged row) and ``<problem>.png`` (median rel_l2
+against wall time and against steps, one line per optimizer), then rebuilds ``benchmark.md`` from every problem's CSV
+in the folder. A run on fixed points that stops as ``stalled`` (its update repeats exactly, see
+:class:`pinn_natmom.train.FitConfig`) would have held its last θ to the end of the budget: its final error stands for
+the whole budget, and the plots carry it on to the end.
 Each run is one process-local training loop; runs are sequential so they do not share the processor.
 ``--merge`` runs nothing: it combines the CSVs of earlier benchmark folders (runs of one machine, split across
 invocations) into ``--out`` and rebuilds the plots and ``benchmark.md`` from them.
@@ -14,6 +17,7 @@ invocations) into ``--out`` and rebuilds the plots and ``benchmark.md`` from the
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import platform
 import statistics
@@ -75,7 +79,7 @@ def run(problem_name: str, optimizer: str, seed: int, scale: float, device: str)
                        **bench.options)
     history = result.history
     row = {"problem": problem_name, "optimizer": optimizer, "seed": seed, "budget_s": budget,
-           "steps": int(history[-1]["step"]), "final_rel_l2": history[-1]["rel_l2"],
+           "steps": int(history[-1]["step"]), "stop_reason": result.metrics["stop_reason"], "final_rel_l2": history[-1]["rel_l2"],
            "best_rel_l2": min(h["rel_l2"] for h in history)}
     for eps in THRESHOLDS:
         hit = first_reached(history, "rel_l2", eps)
@@ -85,19 +89,18 @@ def run(problem_name: str, optimizer: str, seed: int, scale: float, device: str)
 
 
 def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> None:
-    """Median over seeds of rel_l2 against wall time and against steps, log scale."""
+    """Median over seeds of rel_l2 against wall time and against steps, log scale. A run that ended early (stalled)
+    keeps its last error: against time up to the longest run of the optimizer, against steps up to its most steps."""
     fig, (by_time, by_step) = plt.subplots(1, 2, figsize=(12, 4.5))
     for name in dict.fromkeys(h["optimizer"] for h in history):
-        runs = {}
+        runs: dict[str, list[dict]] = {}
         for h in history:
             if h["optimizer"] == name:
                 runs.setdefault(h["seed"], []).append(h)
-        length = min(len(r) for r in runs.values())
-        steps = [float(runs[next(iter(runs))][i]["step"]) for i in range(length)]
-        times = [statistics.median(float(r[i]["wall_time_s"]) for r in runs.values()) for i in range(length)]
-        errors = [statistics.median(float(r[i]["rel_l2"]) for r in runs.values()) for i in range(length)]
-        by_time.plot(times, errors, label=name)
-        by_step.plot(steps, errors, label=name)
+        length = max(len(r) for r in runs.values())
+        errors = [statistics.median(float(r[min(i, len(r) - 1)]["rel_l2"]) for r in runs.values()) for i in range(length)]
+        by_step.plot(range(length), errors, label=name)
+        by_time.plot(*median_over_time(list(runs.values())), label=name)
     for axis, label in ((by_time, "wall time (s)"), (by_step, "step")):
         axis.set_yscale("log")
         axis.set_xlabel(label)
@@ -109,6 +112,15 @@ def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> No
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def median_over_time(runs: list[list[dict]]) -> tuple[list[float], list[float]]:
+    """At every logged wall time of any run, the median over runs of each run's rel_l2 at its last row logged by then
+    (its first row's before it), so that a run that ended early keeps its last error."""
+    logged = [([float(h["wall_time_s"]) for h in r], [float(h["rel_l2"]) for h in r]) for r in runs]
+    times = sorted({t for run_times, _ in logged for t in run_times})
+    return times, [statistics.median(errors[max(bisect.bisect_right(run_times, t) - 1, 0)] for run_times, errors in logged)
+                   for t in times]
 
 
 def times_to_engd_final(rows: list[dict], history: list[dict]) -> dict[str, list[float]]:
@@ -133,7 +145,8 @@ def times_to_engd_final(rows: list[dict], history: list[dict]) -> dict[str, list
 def summary(out: Path, machine: str) -> None:
     """``benchmark.md``: per problem and optimizer, median and mean ± std of the final rel_l2 and median times to
     fixed errors; with ``engd`` in the set, also the median time to ``engd``'s median final error over all seeds
-    (a seed that never reaches it counts as never, so "—" means at least half never did)."""
+    (a seed that never reaches it counts as never, so "—" means at least half never did). The steps cell counts the
+    runs that stalled before the budget ran out."""
     lines = ["# Optimizer benchmark", "", f"Machine: {machine}. float64; equal wall-clock budget per run.", ""]
     for problem_name in PROBLEMS:
         path = out / f"{problem_name}.csv"
@@ -159,8 +172,10 @@ def summary(out: Path, machine: str) -> None:
                 middle = statistics.median(times)
                 reached = sum(math.isfinite(t) for t in times)
                 cells.append(f"{middle:.1f} ({reached}/{len(times)})" if math.isfinite(middle) else f"— ({reached}/{len(times)})")
+            stalled = sum(r.get("stop_reason") == "stalled" for r in mine)
+            steps = f"{statistics.median(int(r['steps']) for r in mine):.0f}" + (f" ({stalled} stalled)" if stalled else "")
             lines.append(f"| {name} | {len(mine)} | {statistics.median(finals):.2e} | {statistics.mean(finals):.2e} ± {spread:.1e} | "
-                         f"{statistics.median(int(r['steps']) for r in mine):.0f} | " + " | ".join(cells) + " |")
+                         f"{steps} | " + " | ".join(cells) + " |")
         lines.append("")
     (out / "benchmark.md").write_text("\n".join(lines) + "\n")
 

@@ -63,7 +63,8 @@ SOLVER_OPTIONS = frozenset({"damping", "rcond", "solver", "line_search", "exhaus
 
 @dataclass(frozen=True)
 class WarmStart:
-    """``steps`` updates of ``first`` (e.g. Adam), then ``then`` (a natural optimizer) from where it left off."""
+    """``steps`` updates of ``first`` (e.g. Adam), then ``then`` (a natural optimizer) from where it left off. The
+    state counts the updates up to ``steps`` only, so that it repeats once ``then`` repeats its own."""
 
     first: Any
     steps: int
@@ -81,7 +82,7 @@ class WarmStart:
     def update(self, state: State, theta: Tensor, lin: Linearised | None, model: Residuals) -> tuple[Tensor, State, StepInfo]:
         key, optimizer = ("first", self.first) if state["count"] < self.steps else ("then", self.then)
         theta, inner, info = optimizer.update(state[key], theta, lin, model)
-        return theta, {**state, key: inner, "count": state["count"] + 1}, info
+        return theta, {**state, key: inner, "count": min(state["count"] + 1, self.steps)}, info
 
 
 def needs_jacobian(optimizer: Any, state: State) -> bool:
