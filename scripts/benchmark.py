@@ -90,8 +90,10 @@ def run(problem_name: str, optimizer: str, seed: int, scale: float, device: str)
 
 def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> None:
     """Median over seeds of rel_l2 against wall time and against steps, log scale. A run that ended early (stalled)
-    keeps its last error: against time up to the longest run of the optimizer, against steps up to its most steps."""
+    keeps its last error: against time up to the end of the longest run of any optimizer, against steps up to the most
+    steps of its optimizer."""
     fig, (by_time, by_step) = plt.subplots(1, 2, figsize=(12, 4.5))
+    end = max(float(h["wall_time_s"]) for h in history)
     for name in dict.fromkeys(h["optimizer"] for h in history):
         runs: dict[str, list[dict]] = {}
         for h in history:
@@ -100,7 +102,7 @@ def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> No
         length = max(len(r) for r in runs.values())
         errors = [statistics.median(float(r[min(i, len(r) - 1)]["rel_l2"]) for r in runs.values()) for i in range(length)]
         by_step.plot(range(length), errors, label=name)
-        by_time.plot(*median_over_time(list(runs.values())), label=name)
+        by_time.plot(*median_over_time(list(runs.values()), end), label=name)
     for axis, label in ((by_time, "wall time (s)"), (by_step, "step")):
         axis.set_yscale("log")
         axis.set_xlabel(label)
@@ -114,11 +116,11 @@ def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> No
     plt.close(fig)
 
 
-def median_over_time(runs: list[list[dict]]) -> tuple[list[float], list[float]]:
-    """At every logged wall time of any run, the median over runs of each run's rel_l2 at its last row logged by then
-    (its first row's before it), so that a run that ended early keeps its last error."""
+def median_over_time(runs: list[list[dict]], until: float = 0.0) -> tuple[list[float], list[float]]:
+    """At every logged wall time of any run (and at ``until``), the median over runs of each run's rel_l2 at its last
+    row logged by then (its first row's before it), so that a run that ended early keeps its last error."""
     logged = [([float(h["wall_time_s"]) for h in r], [float(h["rel_l2"]) for h in r]) for r in runs]
-    times = sorted({t for run_times, _ in logged for t in run_times})
+    times = sorted({t for run_times, _ in logged for t in run_times} | {until})
     return times, [statistics.median(errors[max(bisect.bisect_right(run_times, t) - 1, 0)] for run_times, errors in logged)
                    for t in times]
 

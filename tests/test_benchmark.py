@@ -69,3 +69,12 @@ def test_merge_refuses_folders_of_different_machines(tmp_path):
     second = benchmark_folder(tmp_path / "b", [("engd", 1, ENGD[1])], machine="another machine")
     with pytest.raises(ValueError, match="different machines"):
         BENCHMARK["merge"]([first, second], tmp_path / "merged")
+
+
+def test_a_run_that_ended_early_keeps_its_last_error_in_the_median_over_time():
+    finished = history("engd", 0, [1.0, 1e-3])
+    longer = history("engd", 1, [1.0, 1e-1, 1e-2, 1e-4])
+    longest = history("engd", 2, [1.0, 1.0, 1.0, 1.0, 1e-5])
+    times, medians = BENCHMARK["median_over_time"]([finished, longer, longest], until=6.0)
+    assert times == [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
+    assert medians == [1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-4]

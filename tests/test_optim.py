@@ -8,8 +8,10 @@ import pdes
 from pinn_natmom import api, optim
 from pinn_natmom.linearise import Linearised
 from pinn_natmom.linesearch import grid_search, step_grid
+from pinn_natmom.model import MLP
 from pinn_natmom.optim import ENGD
 from pinn_natmom.optim.momentum import optimal_coefficients
+from pinn_natmom.train import FitConfig, fit
 
 
 @dataclass
@@ -196,6 +198,13 @@ def test_adam_warm_start_then_natural_optimizer():
                        n_points={"interior": 100, "boundary": 2}, n_eval=200, device="cpu", solver="svd")
     sizes = [row["step_size"] for row in result.history[1:]]
     assert sizes[:5] == [1e-3] * 5 and result.history[-1]["loss"] < 1e-6 * result.history[5]["loss"]
+
+
+def test_warm_start_counts_its_updates_only_up_to_the_first_optimizers_steps():
+    problem = pdes.poisson(dim=1)
+    config = FitConfig(n_points={"interior": 20, "boundary": 2}, steps=6, n_eval=50)
+    warm = optim.WarmStart(optim.make("adam"), 2, optim.make("engd", solver="svd"))
+    assert fit(problem, MLP(1, (4,)), warm, config).state["count"] == 2
 
 
 def test_grid_search_returns_the_grid_argmin_and_no_step_when_nothing_decreases():

@@ -8,7 +8,8 @@ import pdes
 from pinn_natmom import api
 from pinn_natmom.graphs import make_evaluations
 from pinn_natmom.model import MLP
-from pinn_natmom.train import HISTORY_COLUMNS, sample_points
+from pinn_natmom.optim.base import StepInfo
+from pinn_natmom.train import HISTORY_COLUMNS, FitConfig, fit, identical, sample_points
 
 
 def test_short_solve_decreases_the_loss_by_orders_of_magnitude(device):
@@ -89,3 +90,50 @@ def test_mixed_precision_training_reaches_float64_accuracy():
     mixed = api.solve(problem, **options, mixed_precision=True)
     assert full.metrics["rel_l2"] < 2e-5
     assert mixed.metrics["rel_l2"] < 3 * full.metrics["rel_l2"]
+
+
+class StandStill:
+    """An optimizer whose update leaves θ and its state as they were."""
+
+    needs_jacobian = False
+
+    def init(self, theta):
+        return {"grid_index": 0, "step": torch.zeros_like(theta), "damping": float("nan")}
+
+    def cautious(self):
+        return self
+
+    def update(self, state, theta, lin, model):
+        fresh = {"grid_index": 0, "step": state["step"].clone(), "damping": float("nan")}
+        return theta.clone(), fresh, StepInfo(0.0, float("nan"), model.losses(theta.unsqueeze(0))[0])
+
+
+@pytest.mark.parametrize("resample_every, reason, steps", [(0, "stalled", 1), (1, "steps", 5)])
+def test_an_update_that_repeats_itself_on_fixed_points_stops_the_run(resample_every, reason, steps):
+    problem = pdes.poisson(dim=1)
+    config = FitConfig(n_points={"interior": 20, "boundary": 2}, steps=5, resample_every=resample_every, n_eval=50)
+    fitted = fit(problem, MLP(1, (4,)), StandStill(), config)
+    assert (fitted.stop_reason, int(fitted.history[-1]["step"])) == (reason, steps)
+
+
+def test_engd_at_the_floor_of_its_points_stops_as_stalled_after_an_update_that_changed_nothing():
+    problem = pdes.poisson(dim=1)
+    result = api.solve(problem, hidden=(16,), steps=1500, n_points={"interior": 50, "boundary": 2}, n_eval=200,
+                       device="cpu", solver="svd")
+    assert result.metrics["stop_reason"] == "stalled" and result.metrics["steps"] < 1500
+    assert result.metrics["rel_l2"] < 1e-8
+    last, before = result.history[-1], result.history[-2]
+    assert (last["loss"], last["rel_l2"]) == (before["loss"], before["rel_l2"])
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ({"x": torch.ones(3), "k": [1, (2.0, float("nan"))]}, {"x": torch.ones(3), "k": [1, (2.0, float("nan"))]}, True),
+    ({"x": torch.ones(3, dtype=torch.float64)}, {"x": torch.ones(3, dtype=torch.float32)}, False),
+    ({"x": torch.ones(3)}, {"x": torch.ones(2)}, False),
+    ({"x": torch.ones(3)}, {"x": torch.ones(3), "y": 0}, False),
+    ([1, 2], (1, 2), False),
+    (torch.zeros(2), 0.0, False),
+    (0.5, 0.25, False),
+])
+def test_identical_compares_nested_states_value_for_value(a, b, same):
+    assert identical(a, b) is same
