@@ -185,21 +185,24 @@ def fit(
         seconds = time.perf_counter() - started
         return seconds if sharding is None else sharding.clock(seconds)
 
-    def measure(step: int, at: Tensor, loss: Tensor, step_size: float, damping: float) -> dict[str, float] | None:
-        """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite (one synchronisation)."""
-        scalars = [loss.reshape(()).to(at.dtype), torch.isfinite(at).all().to(at.dtype)]
+    def measure(step: int, at: Tensor, loss: Tensor, step_size: float, damping: float,
+                before: Tensor | None = None) -> tuple[dict[str, float] | None, bool]:
+        """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite, and whether ``at`` equals
+        ``before`` element for element (one synchronisation for both)."""
+        same = (at == before).all() if before is not None else torch.zeros((), dtype=torch.bool, device=at.device)
+        scalars = [loss.reshape(()).to(at.dtype), torch.isfinite(at).all().to(at.dtype), same.to(at.dtype)]
         if evaluator:
             scalars.append(evaluations.abs_error(evaluator, at))
-        loss_value, finite, *error = torch.stack(scalars).tolist()
+        loss_value, finite, unchanged, *error = torch.stack(scalars).tolist()
         wall = clock()
         if not (finite and math.isfinite(loss_value)):
-            return None
+            return None, False
         rel, absolute = (evaluator.relative(error[0]), error[0]) if evaluator else (float("nan"), float("nan"))
         values = (step, wall, loss_value, rel, absolute, step_size, damping)
         row = dict(zip(HISTORY_COLUMNS, values, strict=True))
         if sharding is not None:
             row[COMMUNICATION_COLUMN], traffic[0] = sharding.traffic() - traffic[0], sharding.traffic()
-        return row
+        return row, bool(unchanged)
 
     def log(row: dict[str, float]) -> None:
         history.append(row)
@@ -211,7 +214,7 @@ def fit(
         return taken if sharding is None else sharding.whole_state(taken)
 
     if resume is None:
-        first = measure(0, theta, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
+        first, _ = measure(0, theta, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
         if first is None:
             raise NonFiniteError("the initial loss is not finite: check the problem's data and source term")
         log(first)
@@ -236,7 +239,7 @@ def fit(
             try:
                 lin = evaluations.linearise(theta, points) if needs_jacobian(trying, state) else None
                 new_theta, new_state, info = trying.update(state, theta, lin, model)
-                new_row = measure(step, new_theta, info.loss, info.step_size, info.damping)
+                new_row, unchanged = measure(step, new_theta, info.loss, info.step_size, info.damping, before=theta)
                 failure = None if new_row is not None else f"the loss or θ after update {step} is not finite"
             except STEP_FAILURES as error:
                 failure = f"update {step} failed: {error}"
@@ -247,7 +250,7 @@ def fit(
         if failure is not None:
             reason, failure = "diverged", f"{failure} (rejected {MAX_ATTEMPTS} times with growing regularisation)"
             break
-        stalled = not config.resample_every and identical(new_theta, theta) and identical(new_state, state)
+        stalled = unchanged and not config.resample_every and identical(new_state, state)
         theta, state, row = new_theta, new_state, new_row
         log(row)
         if hooks.on_checkpoint is not None and hooks.checkpoint_every and step % hooks.checkpoint_every == 0:

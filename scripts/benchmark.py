@@ -116,7 +116,7 @@ def plot(problem_name: str, history: list[dict], path: Path, machine: str) -> No
     plt.close(fig)
 
 
-def median_over_time(runs: list[list[dict]], until: float = 0.0) -> tuple[list[float], list[float]]:
+def median_over_time(runs: list[list[dict]], until: float) -> tuple[list[float], list[float]]:
     """At every logged wall time of any run (and at ``until``), the median over runs of each run's rel_l2 at its last
     row logged by then (its first row's before it), so that a run that ended early keeps its last error."""
     logged = [([float(h["wall_time_s"]) for h in r], [float(h["rel_l2"]) for h in r]) for r in runs]
