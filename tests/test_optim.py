@@ -118,8 +118,8 @@ def test_exact_values_after_two_steps_on_a_hand_written_model(name):
     torch.testing.assert_close(got, theta2, rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize(("seed", "beta", "winner"), [(1, 0.0, 0), (3, 0.9, 0), (1, 0.9, 1), (2, 0.9, 2)])
-def test_natural_auto_keeps_the_best_of_the_model_nesterov_and_heavy_ball_steps(seed, beta, winner):
+@pytest.mark.parametrize(("seed", "beta", "winner"), [(1, 0.0, 0), (3, 0.9, 0), (1, 0.9, 1)])
+def test_natural_auto_keeps_the_better_of_the_model_step_and_the_nesterov_step(seed, beta, winner):
     model = quadratic(n=12, p=4, curvature=0.3, seed=seed)
     alpha = 0.5
     theta0 = 0.1 * torch.randn(4, generator=torch.Generator().manual_seed(5))
@@ -134,7 +134,6 @@ def test_natural_auto_keeps_the_best_of_the_model_nesterov_and_heavy_ball_steps(
     if beta > 0:
         y = theta1 + beta * pinv(j1) @ (r1 - r0)
         candidates.append(y - alpha * pinv(j1) @ model.residual(y))
-        candidates.append(theta1 + pinv(j1) @ (beta / 2 * (j0 @ p0) - alpha * r1))
     losses = model.losses(torch.stack(candidates))
     optimizer = optim.make("natural-auto", solver="dense", damping=1e-14, line_search=False, lr=alpha, momentum=beta)
     got, _ = run(optimizer, model, theta0, 2)
@@ -326,13 +325,3 @@ def test_search_with_no_decrease_in_the_window_goes_on_to_shorter_steps(exponent
     found = grid_search(losses, theta, direction, torch.tensor(0.0), hint=hint)
     assert found.step_size == (c if exponent is not None else 0.0)
     assert (len(calls), sum(calls)) == (passes, candidates)
-
-
-def test_natural_auto_rebuilds_a_velocity_missing_from_a_saved_state():
-    model = quadratic(n=12, p=4, curvature=0.3, seed=2)
-    optimizer = optim.make("natural-auto", solver="dense", damping=1e-14)
-    theta, state = run(optimizer, model, 0.1 * torch.randn(4, generator=torch.Generator().manual_seed(5)), 1)
-    older = {key: value for key, value in state.items() if key != "velocity"}
-    kept, _, _ = optimizer.update(state, theta, model.linearise(theta), model)
-    rebuilt, _, _ = optimizer.update(older, theta, model.linearise(theta), model)
-    torch.testing.assert_close(rebuilt, kept, rtol=1e-12, atol=1e-14)

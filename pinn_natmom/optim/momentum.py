@@ -10,14 +10,12 @@ With ``d_k = J_k⁺ r_k``, ``p_k = θ_{k+1} − θ_k`` and ``β`` the momentum:
 - ``quasi-natural-heavy-ball``: ``p_k = β p_{k−1} − α d_k``;
 - ``natural-nesterov``: ``q_k = J_k⁺(r_k − r_{k−1})``, ``y_k = θ_k + β q_k``, ``θ_{k+1} = y_k − α J_k⁺ r(y_k)``
   (``J_k`` reused; one extra residual evaluation);
-- ``natural-auto``: three candidates, each with its own line search, and the one with the lower loss is taken. The
-  model step ``θ_k + t (−a d_k + b p_{k−1})``, where ``(a, b)`` minimise the Gauss–Newton model
-  ``‖r_k + J_k(−a d_k + b p_{k−1})‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``); the
-  ``natural-nesterov`` step with ``β``; and the ``natural-heavy-ball`` step with ``β / 2`` (the two flavours' own
-  defaults, 0.6 and 0.3, keep this ratio). The model alone is degenerate where ``d_k`` is the exact Gauss–Newton step
-  (``J d_k`` is then the projection of ``r_k``, so ``b = 0``): it sees only the linearisation, while the look-ahead's
-  residual ``r(y_k)`` carries the curvature along the previous step, and the heavy ball carries the previous velocity
-  past the current linearisation's minimiser.
+- ``natural-auto``: two candidates, each with its own line search, and the one with the lower loss is taken. The model
+  step ``θ_k + t (−a d_k + b p_{k−1})``, where ``(a, b)`` minimise the Gauss–Newton model
+  ``‖r_k + J_k(−a d_k + b p_{k−1})‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``); and the
+  ``natural-nesterov`` step. The model alone is degenerate where ``d_k`` is the exact Gauss–Newton step (``J d_k`` is
+  then the projection of ``r_k``, so ``b = 0``): it sees only the linearisation, while the look-ahead's residual
+  ``r(y_k)`` carries the curvature along the previous step.
 
 Every flavour factorises ``J_k`` once and applies ``J⁺`` to all its right-hand sides together. α is chosen by the line
 search from the momentum-shifted origin against the loss at ``θ_k``; when no step lowers the loss the momentum is
@@ -88,10 +86,13 @@ class NaturalHeavyBall(_ProjectedHeavyBall):
     momentum: float = 0.3
 
     def velocity(self, state, lin, model):
-        return previous_velocity(state, model)
+        if state["version"] == model.version:
+            return state["velocity"]
+        return model.tangent(state["theta"], state["step"])
 
     def remember(self, state, theta, new_theta, lin, model):
-        return remember_velocity(super().remember(state, theta, new_theta, lin, model), lin)
+        remembered = super().remember(state, theta, new_theta, lin, model)
+        return {**remembered, "velocity": lin.jacobian @ remembered["step"]}
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,9 @@ class NaturalNesterov(_ShiftedNatural):
 
 @dataclass(frozen=True)
 class NaturalAuto(Natural):
-    """Three momentum candidates every step, the one whose searched step gives the lower loss kept: the
-    Gauss–Newton-model step ``−a d_k + b p_{k−1}`` from ``θ_k``, the natural Nesterov step from the look-ahead
-    ``θ_k + β q_k`` and the natural heavy-ball step from ``θ_k + (β/2) J_k⁺ u_{k−1}`` (``β = momentum``; ``0`` leaves
-    the model step alone)."""
+    """Two momentum candidates every step, the one whose searched step gives the lower loss kept: the Gauss–Newton-model
+    step ``−a d_k + b p_{k−1}`` from ``θ_k`` and the natural Nesterov step from the look-ahead ``θ_k + β q_k``
+    (``β = momentum``; ``0`` leaves the model step alone)."""
 
     momentum: float = 0.6
 
@@ -145,16 +145,14 @@ class NaturalAuto(Natural):
         if "step" not in state:
             d = solvers.check_finite(apply(lin.residual))
             candidates = [(theta, d)]
-        elif self.momentum > 0:
-            right = [lin.residual, lin.residual - previous_residual(state, model), previous_velocity(state, model)]
-            d, look_ahead, carried = solvers.check_finite(apply(stack_columns(*right))).unbind(1)
-            ahead = theta + self.momentum * look_ahead
-            candidates = [(theta, self.model_step(lin, d, state)),
-                          (ahead, solvers.check_finite(apply(model.residual(ahead)))),
-                          (theta + self.momentum / 2 * carried, d)]
         else:
-            d = solvers.check_finite(apply(lin.residual))
-            candidates = [(theta, self.model_step(lin, d, state))]
+            both = solvers.check_finite(apply(stack_columns(lin.residual, lin.residual - previous_residual(state, model))))
+            d = both[:, 0]
+            a, b = optimal_coefficients(lin, d, state["step"])
+            candidates = [(theta, a * d - b * state["step"])]
+            if self.momentum > 0:
+                ahead = theta + self.momentum * both[:, 1]
+                candidates.append((ahead, solvers.check_finite(apply(model.residual(ahead)))))
         (found, searched), origin, direction = min(
             ((self.step(model, origin, direction, lin.loss, state), origin, direction) for origin, direction in candidates),
             key=lambda result: float(result[0][0].loss) if result[0][0].improved else math.inf)
@@ -164,31 +162,12 @@ class NaturalAuto(Natural):
         new_theta = origin - found.step_size * direction if found.improved else theta
         info = StepInfo(found.step_size if found.improved else 0.0, used, found.loss if found.improved else lin.loss,
                         restarted)
-        return new_theta, remember_velocity(remember_step(searched, theta, new_theta, lin, model), lin), info
-
-    @staticmethod
-    def model_step(lin: Linearised, d: Tensor, state: State) -> Tensor:
-        """``a d_k − b p_{k−1}`` with the coefficients of :func:`optimal_coefficients`; the step is ``θ − α`` times it."""
-        a, b = optimal_coefficients(lin, d, state["step"])
-        return a * d - b * state["step"]
+        return new_theta, remember_step(searched, theta, new_theta, lin, model), info
 
 
 def remember_step(state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, model: Residuals) -> State:
     """``state`` with what the next step needs: ``θ_k``, ``p_k = θ_{k+1} − θ_k``, ``r_k`` and the points' version."""
     return {**state, "theta": theta, "step": new_theta - theta, "residual": lin.residual, "version": model.version}
-
-
-def remember_velocity(state: State, lin: Linearised) -> State:
-    """``state`` with the step's function-space velocity ``u_k = J_k p_k`` (``p_k`` = ``state["step"]``)."""
-    return {**state, "velocity": lin.jacobian @ state["step"]}
-
-
-def previous_velocity(state: State, model: Residuals) -> Tensor:
-    """``u_{k−1} = J_{k−1} p_{k−1}`` on the current points: stored while the points stay, else (new points, or a state
-    saved without it) one Jacobian–vector product at ``θ_{k−1}``."""
-    if state["version"] == model.version and "velocity" in state:
-        return state["velocity"]
-    return model.tangent(state["theta"], state["step"])
 
 
 def previous_residual(state: State, model: Residuals) -> Tensor:
