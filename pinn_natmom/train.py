@@ -250,13 +250,13 @@ def fit(
         if failure is not None:
             reason, failure = "diverged", f"{failure} (rejected {MAX_ATTEMPTS} times with growing regularisation)"
             break
-        stalled = unchanged and not config.resample_every and identical(new_state, state)
+        stalled = unchanged and identical(new_state, state)
         theta, state, row = new_theta, new_state, new_row
         log(row)
         if hooks.on_checkpoint is not None and hooks.checkpoint_every and step % hooks.checkpoint_every == 0:
             hooks.on_checkpoint(snapshot())
             saved = step
-        if stalled if sharding is None else not sharding.any(not stalled):
+        if not config.resample_every and (stalled if sharding is None else not sharding.any(not stalled)):
             reason = "stalled"
             break
     else:

@@ -69,6 +69,17 @@ def test_two_processes_reach_the_theta_of_one_process_on_all_points(tmp_path):
     assert woodbury["comm_bytes_per_step"] >= 8 * 95 * woodbury["num_params"]  # half of J gathered
 
 
+def test_two_processes_stop_together_when_their_update_stalls(tmp_path):
+    case = {"name": "stalls", "options": {"hidden": [4], "steps": 400, "solver": "dense", "damping": 1e-4}}
+    done = torchrun("tests/distributed_worker.py", tmp_path, json.dumps([case]))
+    assert done.returncode == 0, done.stderr[-3000:]
+    shared = torch.load(tmp_path / "stalls.pt", weights_only=False)["metrics"]
+    single = api.solve(pdes.poisson(dim=2), device="cpu", hidden=(4,), steps=400, solver="dense", damping=1e-4,
+                       n_points=POINTS).metrics
+    assert shared["stop_reason"] == single["stop_reason"] == "stalled" and shared["steps"] < 400
+    assert abs(shared["rel_l2"] - single["rel_l2"]) < 1e-6 * single["rel_l2"]
+
+
 def test_a_failing_process_stops_the_whole_job(tmp_path):
     done = torchrun("tests/distributed_worker.py", tmp_path, json.dumps(CASES[:1]), "--fail-at", "2", "--timeout", "20",
                     timeout=240)
