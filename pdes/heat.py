@@ -34,7 +34,8 @@ uniform initialisation, seeds 0–3 reach 1e-6 after 25, 54, 170 and 83 steps an
 
 ``natural-auto``: on 1+1d, seeds 0–2, it reaches 1e-6 after 31, 20 and 162 steps (8.5 s, 6.4 s and 45.4 s) against
 engd's 25, 54 and 170, and ends 200 steps at 5.2e-7, 1.5e-7 and 6.0e-7 against engd's 2.0e-7, 4.5e-7 and 5.8e-7: all
-of them floors of these 1,140 points, where the line search finds no step that lowers the loss (results/benchmark/acceptance)."""
+of them floors where the line search finds no step that lowers the loss, the same for every optimizer (the floor test of
+results/benchmark/acceptance), and no lower with 2,000 points (results/benchmark/heat-more-points)."""
 
 
 def default_exact(dim: int, diffusivity: float) -> tuple[Field, str]:

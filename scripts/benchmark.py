@@ -20,6 +20,7 @@ import argparse
 import bisect
 import math
 import platform
+import random
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,9 @@ from pinn_natmom.reports import read_csv, write_csv  # noqa: E402
 from pinn_natmom.train import first_reached  # noqa: E402
 
 THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+FLOOR_WINDOW = 100.0
+"""The floor test takes the optimizers whose median final rel_l2 lies within this factor of the lowest median."""
+PERMUTATIONS = 2000
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ PROBLEMS = {
                                         "2→64→64→1 (P = 4,417), 200 + 40 points fixed (N < P)"),
     "poisson5d": Benchmark("poisson", 5, 300.0, {}, "the default 5-d run: 5→64→1 (P = 449), 2,000 + 500 points redrawn every step"),
     "heat1d": Benchmark("heat", 1, 300.0, {}, "the default heat run: 2→32→32→1 (P = 1,185), 900 + 120 + 120 points fixed"),
+    "heat1d-more-points": Benchmark("heat", 1, 300.0, dict(n_points={"interior": 1600, "boundary": 200, "initial": 200}),
+                                    "2→32→32→1 (P = 1,185), 1,600 + 200 + 200 points fixed (N > P)"),
     "helmholtz2d": Benchmark("helmholtz", 2, 300.0, {}, "the default Helmholtz run, k = 4π: 2→32→32→1 sine (P = 1,185), "
                              "1,600 + 400 points fixed"),
     "poisson5d-large": Benchmark("poisson", 5, 60.0, dict(hidden=(64, 64, 48, 48), n_points={"interior": 3000, "boundary": 500},
@@ -144,11 +150,71 @@ def times_to_engd_final(rows: list[dict], history: list[dict]) -> dict[str, list
             for name in dict.fromkeys(r["optimizer"] for r in rows)}
 
 
+def optimizer_effect(groups: dict[str, list[float]], permutations: int = PERMUTATIONS, seed: int = 0) -> float:
+    """Permutation p-value of "the group does not shift the values": the between-group sum of squares
+    ``S = Σ_g n_g (ȳ_g − ȳ)²`` against ``S`` after the values are dealt to the groups at random (sizes kept),
+    ``p = (1 + #{S_perm ≥ S}) / (1 + permutations)``, ties counted up to rounding; seeded, so the same groups give
+    the same ``p``."""
+    sizes = [len(values) for values in groups.values()]
+    pooled = [value for values in groups.values() for value in values]
+    mean = statistics.fmean(pooled)
+
+    def between(values: list[float]) -> float:
+        total, start = 0.0, 0
+        for size in sizes:
+            total += size * (statistics.fmean(values[start:start + size]) - mean) ** 2
+            start += size
+        return total
+
+    observed = between(pooled) * (1 - 1e-12)
+    shuffled, draw = list(pooled), random.Random(seed)
+    exceed = 0
+    for _ in range(permutations):
+        draw.shuffle(shuffled)
+        exceed += between(shuffled) >= observed
+    return (1 + exceed) / (1 + permutations)
+
+
+def at_least_half(share: float, seeds: int) -> float:
+    """The probability that more than half of ``seeds`` independent runs (enough for a finite median time) each
+    reach a target that one run reaches with probability ``share``: ``Σ_{j > seeds/2} C(seeds, j) q^j (1 − q)^{seeds−j}``."""
+    return sum(math.comb(seeds, j) * share ** j * (1 - share) ** (seeds - j) for j in range(seeds // 2 + 1, seeds + 1))
+
+
+def floor_test(rows: list[dict]) -> str | None:
+    """A sentence on whether the final error depends on the optimizer, among the optimizers whose median final rel_l2
+    lies within :data:`FLOOR_WINDOW` of the lowest (:func:`optimizer_effect` on ``log10`` of the final rel_l2), and,
+    with ``engd`` in the set, the share of their runs that end below ``engd``'s median final error with what that share
+    makes of "at least half the seeds reach it" (:func:`at_least_half`). ``None`` with fewer than two such optimizers."""
+    finals: dict[str, list[float]] = {}
+    for r in rows:
+        if math.isfinite(value := float(r["final_rel_l2"])) and value > 0:
+            finals.setdefault(r["optimizer"], []).append(value)
+    medians = {name: statistics.median(values) for name, values in finals.items()}
+    lowest = min(medians.values(), default=math.inf)
+    near = {name: values for name, values in finals.items() if medians[name] <= FLOOR_WINDOW * lowest}
+    if len(near) < 2:
+        return None
+    p = optimizer_effect({name: [math.log10(v) for v in values] for name, values in near.items()})
+    pooled = sorted(v for values in near.values() for v in values)
+    text = (f"Floor test: the {len(near)} optimizers whose median final rel_l2 lies within {FLOOR_WINDOW:g}× of the lowest "
+            f"({len(pooled)} runs, final rel_l2 {pooled[0]:.2e} … {pooled[-1]:.2e}, median {statistics.median(pooled):.2e}); "
+            f"a permutation test of \"the optimizer does not shift log10 of the final rel_l2\" (between-optimizer sum of "
+            f"squares, {PERMUTATIONS} permutations) gives p = {p:.3f}")
+    if "engd" in finals:
+        target = statistics.median(finals["engd"])
+        share = sum(v < target for v in pooled) / len(pooled)
+        seeds = len(finals["engd"])
+        text += (f". {share:.0%} of these runs end below engd's median final error ({target:.2e}): a method whose runs end "
+                 f"like theirs reaches it on more than half of {seeds} seeds with probability {at_least_half(share, seeds):.0%}")
+    return text + "."
+
+
 def summary(out: Path, machine: str) -> None:
     """``benchmark.md``: per problem and optimizer, median and mean ± std of the final rel_l2 and median times to
     fixed errors; with ``engd`` in the set, also the median time to ``engd``'s median final error over all seeds
     (a seed that never reaches it counts as never, so "—" means at least half never did). The steps cell counts the
-    runs that stalled before the budget ran out."""
+    runs that stalled before the budget ran out. Under each table, the :func:`floor_test`."""
     lines = ["# Optimizer benchmark", "", f"Machine: {machine}. float64; equal wall-clock budget per run.", ""]
     for problem_name in PROBLEMS:
         path = out / f"{problem_name}.csv"
@@ -179,6 +245,8 @@ def summary(out: Path, machine: str) -> None:
             lines.append(f"| {name} | {len(mine)} | {statistics.median(finals):.2e} | {statistics.mean(finals):.2e} ± {spread:.1e} | "
                          f"{steps} | " + " | ".join(cells) + " |")
         lines.append("")
+        if (floor := floor_test(rows)) is not None:
+            lines += [floor, ""]
     (out / "benchmark.md").write_text("\n".join(lines) + "\n")
 
 

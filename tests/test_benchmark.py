@@ -78,3 +78,29 @@ def test_a_run_that_ended_early_keeps_its_last_error_in_the_median_over_time():
     times, medians = BENCHMARK["median_over_time"]([finished, longer, longest], until=6.0)
     assert times == [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
     assert medians == [1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-4]
+
+
+def test_optimizer_effect_separates_shifted_groups_and_not_equal_ones():
+    shifted = {"a": [0.1 * k for k in range(10)], "b": [5 + 0.1 * k for k in range(10)]}
+    assert BENCHMARK["optimizer_effect"](shifted) == pytest.approx(1 / (1 + BENCHMARK["PERMUTATIONS"]))
+    assert BENCHMARK["optimizer_effect"]({"a": [0.0, 1.0, 2.0], "b": [2.0, 1.0, 0.0]}) == 1.0
+    assert BENCHMARK["optimizer_effect"](shifted, seed=3) == BENCHMARK["optimizer_effect"](shifted, seed=3)
+
+
+def test_at_least_half_is_the_binomial_tail_beyond_half_the_seeds():
+    for q in (0.0, 0.2, 0.5, 0.9, 1.0):
+        assert BENCHMARK["at_least_half"](q, 3) == pytest.approx(3 * q**2 - 2 * q**3)
+    assert BENCHMARK["at_least_half"](0.5, 4) == pytest.approx(5 / 16)
+
+
+def test_floor_test_pools_the_optimizers_near_the_lowest_error_and_counts_the_runs_below_engds_median(tmp_path):
+    rows = [result("engd", s, e[-1]) for s, e in enumerate(ENGD)] + [result("natural-auto", s, e[-1]) for s, e in enumerate(AUTO)]
+    rows += [result("adam", s, 1e-1) for s in range(3)]
+    sentence = BENCHMARK["floor_test"](rows)
+    assert sentence.startswith("Floor test: the 2 optimizers whose median final rel_l2 lies within 100× of the lowest (6 runs, "
+                               "final rel_l2 1.00e-07 … 1.00e-02, median 2.50e-06)")
+    assert "33% of these runs end below engd's median final error (2.00e-06)" in sentence
+    assert sentence.endswith(f"more than half of 3 seeds with probability {3 / 9 - 2 / 27:.0%}.")
+    assert BENCHMARK["floor_test"](rows[:3] + rows[6:]) is None
+    folder = benchmark_folder(tmp_path / "a", [("engd", s, e) for s, e in enumerate(ENGD)] + [("natural-auto", s, e) for s, e in enumerate(AUTO)])
+    assert "Floor test: the 2 optimizers" in (folder / "benchmark.md").read_text()
