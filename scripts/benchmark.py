@@ -40,6 +40,7 @@ THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
 FLOOR_WINDOW = 100.0
 """The floor test takes the optimizers whose median final rel_l2 lies within this factor of the lowest median."""
 PERMUTATIONS = 2000
+"""Random reassignments of the runs to the optimizers in the floor test's permutation test."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def optimizer_effect(groups: dict[str, list[float]], permutations: int = PERMUTA
     return (1 + exceed) / (1 + permutations)
 
 
-def at_least_half(share: float, seeds: int) -> float:
+def more_than_half(share: float, seeds: int) -> float:
     """The probability that more than half of ``seeds`` independent runs (enough for a finite median time) each
     reach a target that one run reaches with probability ``share``: ``Σ_{j > seeds/2} C(seeds, j) q^j (1 − q)^{seeds−j}``."""
     return sum(math.comb(seeds, j) * share ** j * (1 - share) ** (seeds - j) for j in range(seeds // 2 + 1, seeds + 1))
@@ -185,7 +186,7 @@ def floor_test(rows: list[dict]) -> str | None:
     """A sentence on whether the final error depends on the optimizer, among the optimizers whose median final rel_l2
     lies within :data:`FLOOR_WINDOW` of the lowest (:func:`optimizer_effect` on ``log10`` of the final rel_l2), and,
     with ``engd`` in the set, the share of their runs that end below ``engd``'s median final error with what that share
-    makes of "at least half the seeds reach it" (:func:`at_least_half`). ``None`` with fewer than two such optimizers."""
+    makes of "more than half the seeds reach it", which a finite median time needs (:func:`more_than_half`). ``None`` with fewer than two such optimizers."""
     finals: dict[str, list[float]] = {}
     for r in rows:
         if math.isfinite(value := float(r["final_rel_l2"])) and value > 0:
@@ -206,7 +207,7 @@ def floor_test(rows: list[dict]) -> str | None:
         share = sum(v < target for v in pooled) / len(pooled)
         seeds = len(finals["engd"])
         text += (f". {share:.0%} of these runs end below engd's median final error ({target:.2e}): a method whose runs end "
-                 f"like theirs reaches it on more than half of {seeds} seeds with probability {at_least_half(share, seeds):.0%}")
+                 f"like theirs reaches it on more than half of {seeds} seeds with probability {more_than_half(share, seeds):.0%}")
     return text + "."
 
 

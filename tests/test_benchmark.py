@@ -25,8 +25,13 @@ ENGD = [[1.0, 1e-3, 3e-6], [1.0, 2e-6, 2e-6], [1.0, 1e-2, 1e-6]]
 AUTO = [[1.0, 1e-6, 1e-7], [1.0, 1e-2, 3e-6], [1.0, 1e-1, 1e-2]]
 
 
+def final_rows():
+    """The result rows of the ENGD and AUTO runs above, seeds 0–2."""
+    return [result("engd", s, e[-1]) for s, e in enumerate(ENGD)] + [result("natural-auto", s, e[-1]) for s, e in enumerate(AUTO)]
+
+
 def test_time_to_engds_median_final_error_counts_a_seed_that_never_reaches_it(tmp_path):
-    rows = [result("engd", s, e[-1]) for s, e in enumerate(ENGD)] + [result("natural-auto", s, e[-1]) for s, e in enumerate(AUTO)]
+    rows = final_rows()
     logged = [row for s, e in enumerate(ENGD) for row in history("engd", s, e)]
     logged += [row for s, e in enumerate(AUTO) for row in history("natural-auto", s, e)]
     times = BENCHMARK["times_to_engd_final"](rows, logged)
@@ -87,15 +92,14 @@ def test_optimizer_effect_separates_shifted_groups_and_not_equal_ones():
     assert BENCHMARK["optimizer_effect"](shifted, seed=3) == BENCHMARK["optimizer_effect"](shifted, seed=3)
 
 
-def test_at_least_half_is_the_binomial_tail_beyond_half_the_seeds():
+def test_more_than_half_is_the_binomial_tail_beyond_half_the_seeds():
     for q in (0.0, 0.2, 0.5, 0.9, 1.0):
-        assert BENCHMARK["at_least_half"](q, 3) == pytest.approx(3 * q**2 - 2 * q**3)
-    assert BENCHMARK["at_least_half"](0.5, 4) == pytest.approx(5 / 16)
+        assert BENCHMARK["more_than_half"](q, 3) == pytest.approx(3 * q**2 - 2 * q**3)
+    assert BENCHMARK["more_than_half"](0.5, 4) == pytest.approx(5 / 16)
 
 
 def test_floor_test_pools_the_optimizers_near_the_lowest_error_and_counts_the_runs_below_engds_median(tmp_path):
-    rows = [result("engd", s, e[-1]) for s, e in enumerate(ENGD)] + [result("natural-auto", s, e[-1]) for s, e in enumerate(AUTO)]
-    rows += [result("adam", s, 1e-1) for s in range(3)]
+    rows = final_rows() + [result("adam", s, 1e-1) for s in range(3)]
     sentence = BENCHMARK["floor_test"](rows)
     assert sentence.startswith("Floor test: the 2 optimizers whose median final rel_l2 lies within 100× of the lowest (6 runs, "
                                "final rel_l2 1.00e-07 … 1.00e-02, median 2.50e-06)")
