@@ -186,7 +186,8 @@ def floor_test(rows: list[dict]) -> str | None:
     """A sentence on whether the final error depends on the optimizer, among the optimizers whose median final rel_l2
     lies within :data:`FLOOR_WINDOW` of the lowest (:func:`optimizer_effect` on ``log10`` of the final rel_l2), and,
     with ``engd`` in the set, the share of their runs that end below ``engd``'s median final error with what that share
-    makes of "more than half the seeds reach it", which a finite median time needs (:func:`more_than_half`). ``None`` with fewer than two such optimizers."""
+    makes of "more than half the seeds reach it", which a finite median time needs (:func:`more_than_half`). ``None``
+    with fewer than two such optimizers."""
     finals: dict[str, list[float]] = {}
     for r in rows:
         if math.isfinite(value := float(r["final_rel_l2"])) and value > 0:
