@@ -1,4 +1,5 @@
-"""The grid line search of the ENGD papers: ``α* = argmin_{α ∈ {2⁰, 2⁻¹, …, 2⁻³⁰}} L(θ − α d)``.
+"""The grid line search of the ENGD papers: ``α* = argmin_{α ∈ {2⁰, 2⁻¹, …, 2⁻³⁰}} L(θ − α d)``, or along the
+curved path ``θ − α d + ½ α² a`` when an acceleration ``a`` is given (:mod:`pinn_natmom.optim.geodesic`).
 
 Candidates are evaluated in batched residual passes (``losses`` takes ``K × P`` parameter vectors). No step
 (``α = 0``) is taken when no candidate lowers the loss.
@@ -45,14 +46,16 @@ def grid_search(
     current_loss: Tensor,
     exhaustive: bool = False,
     hint: int = 0,
+    acceleration: Tensor | None = None,
 ) -> SearchResult:
-    """The best step ``α = 2^{-j}`` of the grid along ``−direction`` and its loss (``α = 0``, ``j = -1``: no decrease).
+    """The best step ``α = 2^{-j}`` of the grid along ``−direction`` (bent by ``½ α² acceleration`` when given) and its
+    loss (``α = 0``, ``j = -1``: no decrease).
 
     Each pass of candidates costs one host synchronisation (its losses are read back together).
     """
     start = 0 if exhaustive else min(max(hint - 2, 0), GRID_SIZE - WINDOW)
     stop = GRID_SIZE if exhaustive else start + WINDOW
-    values = _evaluate(losses, theta, direction, start, stop)
+    values = _evaluate(losses, theta, direction, acceleration, start, stop)
     *found, current = torch.cat([values, current_loss.reshape(1).to(values)]).tolist()
     i = min(range(len(found)), key=found.__getitem__)
     best_index, best = start + i, found[i]
@@ -60,7 +63,7 @@ def grid_search(
     def consider(extra_start: int, extra_stop: int) -> bool:
         """Evaluate the grid points ``extra_start … extra_stop−1``; keep their best if it beats the best so far."""
         nonlocal best_index, best, values, i
-        extra = _evaluate(losses, theta, direction, extra_start, extra_stop)
+        extra = _evaluate(losses, theta, direction, acceleration, extra_start, extra_stop)
         more = extra.tolist()
         j = min(range(len(more)), key=more.__getitem__)
         if not more[j] < best:
@@ -87,7 +90,11 @@ def grid_search(
     return SearchResult(2.0**-best_index, values[i], best_index)
 
 
-def _evaluate(losses: LossBatch, theta: Tensor, direction: Tensor, start: int, stop: int) -> Tensor:
-    alphas = step_grid(theta, start, stop)
-    values = losses(theta - alphas[:, None] * direction)
+def _evaluate(losses: LossBatch, theta: Tensor, direction: Tensor, acceleration: Tensor | None, start: int,
+              stop: int) -> Tensor:
+    alphas = step_grid(theta, start, stop)[:, None]
+    points = theta - alphas * direction
+    if acceleration is not None:
+        points = points + 0.5 * alphas.square() * acceleration
+    values = losses(points)
     return torch.where(torch.isfinite(values), values, torch.full_like(values, float("inf")))

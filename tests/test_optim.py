@@ -118,6 +118,14 @@ def test_exact_values_after_two_steps_on_a_hand_written_model(name):
     torch.testing.assert_close(got, theta2, rtol=1e-9, atol=1e-11)
 
 
+def geodesic_step(model, theta, alpha, h=0.1):
+    """``θ − α d + ½ α² a`` with ``d = J⁺r``, ``a = −J⁺ r_vv`` and ``r_vv`` the central difference along ``v = −d``."""
+    r, j = model.residual(theta), model.jacobian(theta)
+    d = pinv(j) @ r
+    second = (model.residual(theta - h * d) - 2 * r + model.residual(theta + h * d)) / h**2
+    return theta - alpha * d - 0.5 * alpha**2 * pinv(j) @ second
+
+
 @pytest.mark.parametrize(("seed", "beta", "winner"), [(1, 0.0, 0), (3, 0.9, 0), (1, 0.9, 1)])
 def test_natural_auto_keeps_the_better_of_the_model_step_and_the_nesterov_step(seed, beta, winner):
     model = quadratic(n=12, p=4, curvature=0.3, seed=seed)
@@ -141,11 +149,12 @@ def test_natural_auto_keeps_the_better_of_the_model_step_and_the_nesterov_step(s
     torch.testing.assert_close(got, candidates[winner], rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize("name", FLAVOURS + ["natural-auto", "engd"])
+@pytest.mark.parametrize("name", FLAVOURS + ["natural-auto", "engd", "engd-geodesic"])
 def test_natural_flavours_reach_the_least_squares_minimiser_of_a_linear_model(name):
     model = quadratic(n=25, p=6)
     minimiser = torch.linalg.lstsq(model.a, model.b.unsqueeze(-1)).solution[:, 0]
-    optimizer = optim.make(name, solver="dense", damping=1e-14, **({} if name in ("natural-auto", "engd") else {"momentum": 0.5}))
+    plain = name in ("natural-auto", "engd", "engd-geodesic")
+    optimizer = optim.make(name, solver="dense", damping=1e-14, **({} if plain else {"momentum": 0.5}))
     theta, _ = run(optimizer, model, torch.randn(6), 20)
     torch.testing.assert_close(theta, minimiser, rtol=1e-9, atol=1e-9)
 

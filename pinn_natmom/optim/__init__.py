@@ -1,6 +1,6 @@
 """Optimizers selectable by name (:data:`OPTIMIZERS`), all with the update contract of :mod:`.base`.
 
-``engd`` is the natural gradient; ``natural-heavy-ball``, ``natural-heavy-ball-fd``, ``quasi-natural-heavy-ball``,
+``engd`` is the natural gradient, ``engd-geodesic`` the same along the geodesic path (:mod:`.geodesic`); ``natural-heavy-ball``, ``natural-heavy-ball-fd``, ``quasi-natural-heavy-ball``,
 ``natural-nesterov`` and ``natural-auto`` add natural momentum (:mod:`.momentum`); ``spring`` puts it inside the
 sample-space solve (:mod:`.spring`); ``adam`` and ``lbfgs`` are first-order baselines (:mod:`.first_order`).
 :class:`WarmStart` runs Adam for a number of steps before another optimizer.
@@ -17,11 +17,13 @@ from ..linearise import Linearised
 from .base import ROW_STATE, Natural, Residuals, State, StepInfo
 from .engd import ENGD
 from .first_order import LBFGS, Adam
+from .geodesic import GeodesicENGD
 from .momentum import NaturalAuto, NaturalHeavyBall, NaturalHeavyBallDifference, NaturalNesterov, QuasiNaturalHeavyBall
 from .spring import SPRING
 
 OPTIMIZERS: dict[str, type] = {
     "engd": ENGD,
+    "engd-geodesic": GeodesicENGD,
     "natural-heavy-ball": NaturalHeavyBall,
     "natural-heavy-ball-fd": NaturalHeavyBallDifference,
     "natural-nesterov": NaturalNesterov,
@@ -93,6 +95,6 @@ def needs_jacobian(optimizer: Any, state: State) -> bool:
 
 __all__ = [
     "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Residuals",
-    "ENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
+    "ENGD", "GeodesicENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
     "NaturalNesterov", "QuasiNaturalHeavyBall",
 ]

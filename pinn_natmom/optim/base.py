@@ -169,12 +169,13 @@ class Natural:
             return max(used / DAMPING_FACTOR, 1.0)
         return used
 
-    def step(self, model: Residuals, origin: Tensor, d: Tensor, reference: Tensor, state: State) -> tuple[Found, State]:
-        """The step ``origin − α d``: ``α`` by the grid line search against the loss ``reference`` (at the current θ),
-        or ``α = lr``. The search starts at the previous step's exponent."""
+    def step(self, model: Residuals, origin: Tensor, d: Tensor, reference: Tensor, state: State,
+             acceleration: Tensor | None = None) -> tuple[Found, State]:
+        """The step ``origin − α d`` (``+ ½ α² acceleration`` when given): ``α`` by the grid line search against the
+        loss ``reference`` (at the current θ), or ``α = lr``. The search starts at the previous step's exponent."""
         if not self.line_search:
-            return Found(self.lr, model.losses((origin - self.lr * d).unsqueeze(0))[0], True), state
-        found = grid_search(model.losses, origin, d, reference, self.exhaustive_search, state["grid_index"])
+            return Found(self.lr, model.losses(path(origin, d, acceleration, self.lr).unsqueeze(0))[0], True), state
+        found = grid_search(model.losses, origin, d, reference, self.exhaustive_search, state["grid_index"], acceleration)
         improved = found.index >= 0
         return Found(found.step_size, found.loss, improved), ({**state, "grid_index": found.index} if improved else state)
 
@@ -195,6 +196,12 @@ def with_adaptive_damping(update: Update) -> Update:
         return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin)}, info
 
     return adapted
+
+
+def path(origin: Tensor, d: Tensor, acceleration: Tensor | None, alpha: float) -> Tensor:
+    """``origin − α d + ½ α² acceleration`` (no acceleration: the straight step)."""
+    moved = origin - alpha * d
+    return moved if acceleration is None else moved + 0.5 * alpha**2 * acceleration
 
 
 def stack_columns(*vectors: Tensor) -> Tensor:

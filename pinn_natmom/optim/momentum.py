@@ -15,9 +15,11 @@ With ``d_k = J_k⁺ r_k``, ``p_k = θ_{k+1} − θ_k`` and ``β`` the momentum:
   ``‖r_k + J_k(−a d_k + b p_{k−1})‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``); and the
   ``natural-nesterov`` step. The model alone is degenerate where ``d_k`` is the exact Gauss–Newton step (``J d_k`` is
   then the projection of ``r_k``, so ``b = 0``): it sees only the linearisation, while the look-ahead's residual
-  ``r(y_k)`` carries the curvature along the previous step.
+  ``r(y_k)`` carries the curvature along the previous step. Once the loss has fallen ten orders of magnitude and the
+  steps creep, ``natural-auto`` takes the geodesic path of :mod:`.geodesic` instead, which carries the curvature
+  along the new step and keeps descending where the straight steps stall.
 
-Every flavour factorises ``J_k`` once and applies ``J⁺`` to all its right-hand sides together. α is chosen by the line
+Every flavour factorises ``J_k`` once (``natural-auto`` at its floor with the damped solver) and applies ``J⁺`` to all its right-hand sides together. α is chosen by the line
 search from the momentum-shifted origin against the loss at ``θ_k``; when no step lowers the loss the momentum is
 dropped for that step (adaptive restart) and a plain natural-gradient step is searched instead. ``β = 0`` gives ENGD.
 Default ``β`` per flavour: the best of {0.3, 0.6, 0.9} on 2-d Poisson (2→64→1, seeds 0–2, steps to rel_l2 1e-6).
@@ -32,7 +34,8 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from .base import Natural, Residuals, State, StepInfo, stack_columns
+from .base import Natural, Residuals, State, StepInfo, path, stack_columns
+from .geodesic import geodesic_path
 
 
 @dataclass(frozen=True)
@@ -132,15 +135,25 @@ class NaturalNesterov(_ShiftedNatural):
         return solvers.check_finite(apply(model.residual(theta + shift))), shift
 
 
+FLOOR_LOSS_RATIO = 1e-10
+"""``natural-auto`` takes a run to be at its floor once a step starts from a loss below this fraction of the first
+step's loss and keeps more than :data:`CREEP_RATIO` of it."""
+CREEP_RATIO = 0.99
+
+
 @dataclass(frozen=True)
 class NaturalAuto(Natural):
-    """Two momentum candidates every step, the one whose searched step gives the lower loss kept: the Gauss–Newton-model
-    step ``−a d_k + b p_{k−1}`` from ``θ_k`` and the natural Nesterov step from the look-ahead ``θ_k + β q_k``
-    (``β = momentum``; ``0`` leaves the model step alone)."""
+    """Two momentum candidates every step, the one whose searched step gives the lower loss kept: the
+    Gauss–Newton-model step ``−a d_k + b p_{k−1}`` from ``θ_k`` and the natural Nesterov step from the look-ahead
+    ``θ_k + β q_k`` (``β = momentum``; ``0`` leaves the model step alone). Once the run is at its floor
+    (:data:`FLOOR_LOSS_RATIO`; the state's ``"geodesic"``), where those steps creep, every step is the geodesic path
+    ``θ_k − α d̃_k + ½ α² a_k`` of :mod:`.geodesic` instead, from the damped solve (``engd-geodesic``'s step)."""
 
     momentum: float = 0.6
 
     def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+        if state.get("geodesic", False):
+            return self.geodesic_update(state, theta, lin, model)
         apply, used = self.pseudo_inverse(lin)
         if "step" not in state:
             d = solvers.check_finite(apply(lin.residual))
@@ -162,6 +175,18 @@ class NaturalAuto(Natural):
         new_theta = origin - found.step_size * direction if found.improved else theta
         info = StepInfo(found.step_size if found.improved else 0.0, used, found.loss if found.improved else lin.loss,
                         restarted)
+        first = state.get("first_loss", float(lin.loss))
+        floor = float(lin.loss) < FLOOR_LOSS_RATIO * first and float(info.loss) > CREEP_RATIO * float(lin.loss)
+        remembered = remember_step(searched, theta, new_theta, lin, model)
+        return new_theta, {**remembered, "first_loss": first, "geodesic": floor}, info
+
+    def geodesic_update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+        """The step at the floor: the geodesic path alone, searched from ``θ_k``."""
+        bent = geodesic_path(self, theta, lin, model)
+        found, searched = self.step(model, theta, bent.direction, lin.loss, state, bent.acceleration)
+        new_theta = path(theta, bent.direction, bent.acceleration, found.step_size) if found.improved else theta
+        info = StepInfo(found.step_size if found.improved else 0.0, bent.damping,
+                        found.loss if found.improved else lin.loss)
         return new_theta, remember_step(searched, theta, new_theta, lin, model), info
 
 
