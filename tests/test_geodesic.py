@@ -61,7 +61,8 @@ def test_curved_line_search_returns_the_argmin_over_the_bent_grid():
 
 def test_natural_auto_switches_to_the_geodesic_path_once_the_loss_has_fallen_ten_orders_and_the_steps_creep():
     """On a consistent curved map Gauss–Newton drives the loss to round-off within a few steps; the step after that
-    creeps, and from then on every step is the geodesic path (``engd-geodesic``'s step from the same θ)."""
+    creeps, and from then on every step is the geodesic path (``engd-geodesic``'s step from the same θ, also away from
+    the minimiser)."""
     model = quadratic(n=4, p=6, curvature=0.3, seed=1)
     theta = 0.1 * torch.randn(6, generator=torch.Generator().manual_seed(5))
     optimizer = optim.make("natural-auto", solver="pinv")
@@ -78,6 +79,11 @@ def test_natural_auto_switches_to_the_geodesic_path_once_the_loss_has_fallen_ten
     geodesic = optim.make("engd-geodesic", solver="pinv")
     expected, _, _ = geodesic.update({"grid_index": state["grid_index"]}, theta, model.linearise(theta), model)
     got, _, _ = optimizer.update(state, theta, model.linearise(theta), model)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    start = 0.1 * torch.randn(6, generator=torch.Generator().manual_seed(5))
+    expected, _, _ = geodesic.update({"grid_index": 0}, start, model.linearise(start), model)
+    got, _, _ = optimizer.update({**state, "grid_index": 0}, start, model.linearise(start), model)
+    assert float((expected - start).norm()) > 0.1
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
 
 

@@ -12,7 +12,7 @@ off the linearisation (the line search then finds no decrease). Where ENGD stall
 loss 3.4e-13), less than 1e-8 of ``‖r‖²`` lies along singular directions of ``J`` above 1e-5 of the largest, and
 two thirds along those between 1e-7 and 1e-5. The bent path follows them: on that run, seeds 0–2, 120 s on the
 2-core CPU, ``engd-geodesic`` ends at rel_l2 3.0e-8, 3.4e-8 and 5.2e-8 where ``engd`` stalls at 2.0e-7, 3.4e-7 and
-5.8e-7 (results/benchmark/geodesic-120s).
+5.8e-7 (results/benchmark/geodesic).
 
 The acceleration needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has to use, so
 where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of the
@@ -49,26 +49,24 @@ def acceleration(model: Residuals, theta: Tensor, d: Tensor, residual: Tensor, a
     return -solvers.check_finite(apply(second))
 
 
-@dataclass(frozen=True)
-class GeodesicPath:
-    """The natural direction ``d`` and the acceleration ``a`` of one step, from one damped factorisation."""
-
-    direction: Tensor
-    acceleration: Tensor
-    damping: float
-
-
 def damped_pseudo_inverse(optimizer: Natural, lin: Linearised) -> tuple[solvers.Apply, float]:
     """``(rhs ↦ J⁺ rhs, λ_used)`` by :func:`damped_solver` for ``optimizer``'s solver, with its damping and options."""
     name = damped_solver(optimizer.solver, *lin.system_shape)
-    return solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows, **optimizer.solver_options(name))
+    return solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows,
+                             **optimizer.solver_options(name))
 
 
-def geodesic_path(optimizer: Natural, theta: Tensor, lin: Linearised, model: Residuals) -> GeodesicPath:
-    """``d = J⁺ r`` and ``a`` with ``J⁺`` from :func:`damped_pseudo_inverse`."""
+def geodesic_step(optimizer: Natural, state: State, theta: Tensor, lin: Linearised,
+                  model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    """One step along ``θ − α d + ½ α² a`` (``d = J⁺ r`` and ``a`` from :func:`damped_pseudo_inverse`), ``α`` by
+    ``optimizer``'s line search on the path; ``θ`` unchanged when no step lowers the loss."""
     apply, used = damped_pseudo_inverse(optimizer, lin)
     d = solvers.check_finite(apply(lin.residual))
-    return GeodesicPath(d, acceleration(model, theta, d, lin.residual, apply), used)
+    bend = acceleration(model, theta, d, lin.residual, apply)
+    found, state = optimizer.step(model, theta, d, lin.loss, state, bend)
+    if not found.improved:
+        return theta, state, StepInfo(0.0, used, lin.loss)
+    return path(theta, d, bend, found.step_size), state, StepInfo(found.step_size, used, found.loss)
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,4 @@ class GeodesicENGD(Natural):
     """ENGD along the geodesic path ``θ − α d + ½ α² a``, ``α`` by the line search on the path (no momentum)."""
 
     def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
-        bent = geodesic_path(self, theta, lin, model)
-        found, state = self.step(model, theta, bent.direction, lin.loss, state, bent.acceleration)
-        if not found.improved:
-            return theta, state, StepInfo(0.0, bent.damping, lin.loss)
-        return (path(theta, bent.direction, bent.acceleration, found.step_size), state,
-                StepInfo(found.step_size, bent.damping, found.loss))
+        return geodesic_step(self, state, theta, lin, model)

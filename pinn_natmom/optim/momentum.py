@@ -19,9 +19,10 @@ With ``d_k = J_k⁺ r_k``, ``p_k = θ_{k+1} − θ_k`` and ``β`` the momentum:
   steps creep, ``natural-auto`` takes the geodesic path of :mod:`.geodesic` instead, which carries the curvature
   along the new step and keeps descending where the straight steps stall.
 
-Every flavour factorises ``J_k`` once (``natural-auto`` at its floor with the damped solver) and applies ``J⁺`` to all its right-hand sides together. α is chosen by the line
-search from the momentum-shifted origin against the loss at ``θ_k``; when no step lowers the loss the momentum is
-dropped for that step (adaptive restart) and a plain natural-gradient step is searched instead. ``β = 0`` gives ENGD.
+Every flavour factorises ``J_k`` once (``natural-auto`` at its floor with the damped solver) and applies ``J⁺`` to all
+its right-hand sides together. α is chosen by the line search from the momentum-shifted origin against the loss at
+``θ_k``; when no step lowers the loss the momentum is dropped for that step (adaptive restart) and a plain
+natural-gradient step is searched instead. ``β = 0`` gives ENGD.
 Default ``β`` per flavour: the best of {0.3, 0.6, 0.9} on 2-d Poisson (2→64→1, seeds 0–2, steps to rel_l2 1e-6).
 """
 from __future__ import annotations
@@ -34,8 +35,8 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from .base import Natural, Residuals, State, StepInfo, path, stack_columns
-from .geodesic import geodesic_path
+from .base import Natural, Residuals, State, StepInfo, stack_columns
+from .geodesic import geodesic_step
 
 
 @dataclass(frozen=True)
@@ -180,13 +181,10 @@ class NaturalAuto(Natural):
         remembered = remember_step(searched, theta, new_theta, lin, model)
         return new_theta, {**remembered, "first_loss": first, "geodesic": floor}, info
 
-    def geodesic_update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def geodesic_update(self, state: State, theta: Tensor, lin: Linearised,
+                        model: Residuals) -> tuple[Tensor, State, StepInfo]:
         """The step at the floor: the geodesic path alone, searched from ``θ_k``."""
-        bent = geodesic_path(self, theta, lin, model)
-        found, searched = self.step(model, theta, bent.direction, lin.loss, state, bent.acceleration)
-        new_theta = path(theta, bent.direction, bent.acceleration, found.step_size) if found.improved else theta
-        info = StepInfo(found.step_size if found.improved else 0.0, bent.damping,
-                        found.loss if found.improved else lin.loss)
+        new_theta, searched, info = geodesic_step(self, state, theta, lin, model)
         return new_theta, remember_step(searched, theta, new_theta, lin, model), info
 
 
