@@ -127,7 +127,7 @@ def child_solve(spec: dict) -> dict:
     j, r = lin.jacobian.clone(), lin.residual.clone()
     del lin
     regulariser = solvers.DEFAULT_RCOND[spec["solver"]] if spec["solver"] in solvers.TRUNCATED else DAMPING
-    options = {"sketch_size": spec["sketch"]} if spec["solver"] in solvers.OPTIONS else {}
+    options = {"sketch_size": spec["sketch"]} if "sketch_size" in solvers.OPTIONS.get(spec["solver"], ()) else {}
     reset_peak_rss()
     before = peak_rss_bytes()
     seconds = profiling.median_time(lambda: solvers.direction(spec["solver"], j, r, regulariser, **options),

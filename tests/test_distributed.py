@@ -22,6 +22,11 @@ CASES = [
                                         "sketch_size": 60}},
     {"name": "natural-heavy-ball", "options": {"hidden": [16, 16], "steps": 5, "optimizer": "natural-heavy-ball",
                                                "solver": "woodbury", "damping": 1e-4, "resample_every": 2}},
+    {"name": "engd-geodesic", "options": {"hidden": [16], "steps": 3, "optimizer": "engd-geodesic", "solver": "dense",
+                                          "damping": 1e-4},
+     # its first steps take α ≈ 2⁻⁸ of a long refined direction and amplify rounding about tenfold per step
+     # (1.5e-11 after one step, 2.7e-9 after three)
+     "tolerance": 1e-7},
     {"name": "adam", "options": {"hidden": [16], "steps": 5, "optimizer": "adam"}},
 ]
 
@@ -60,8 +65,9 @@ def test_two_processes_reach_the_theta_of_one_process_on_all_points(tmp_path):
         single = api.solve(pdes.poisson(dim=2), device="cpu", **options)
         shared = torch.load(tmp_path / f"{case['name']}.pt", weights_only=False)
         difference = float((shared["theta"] - single.theta).abs().max() / single.theta.abs().max())
-        assert difference < 1e-10, (case["name"], difference)
-        assert abs(shared["metrics"]["rel_l2"] - single.metrics["rel_l2"]) < 1e-9 * single.metrics["rel_l2"]
+        tolerance = case.get("tolerance", 1e-10)
+        assert difference < tolerance, (case["name"], difference)
+        assert abs(shared["metrics"]["rel_l2"] - single.metrics["rel_l2"]) < 10 * tolerance * single.metrics["rel_l2"]
     dense = torch.load(tmp_path / "dense.pt", weights_only=False)["metrics"]
     p = dense["num_params"]
     assert 8 * (p * p + p) <= dense["comm_bytes_per_step"] < 8 * (p * p + 3 * p + 200)  # Gram, Jᵀr, losses, clock

@@ -47,6 +47,15 @@ def test_the_geodesic_path_uses_a_damped_solver_in_place_of_a_truncated_one(name
     assert damped_solver(name, rows, params) == expected
 
 
+@pytest.mark.parametrize(("solver", "rows", "params"), [("dense", 12, 4), ("pinv", 12, 4), ("woodbury", 4, 6), ("svd", 4, 6)])
+def test_the_geodesic_path_is_solved_at_a_tenth_of_the_factorised_damping(solver, rows, params):
+    model = quadratic(n=rows, p=params, curvature=0.3, seed=2)
+    theta = 0.1 * torch.randn(params, generator=torch.Generator().manual_seed(5))
+    optimizer = optim.make("engd-geodesic", solver=solver, damping=1e-6)
+    _, _, info = optimizer.update(optimizer.init(theta), theta, model.linearise(theta), model)
+    assert info.damping == pytest.approx(1e-7, rel=1e-12)
+
+
 def test_curved_line_search_returns_the_argmin_over_the_bent_grid():
     model = quadratic(n=12, p=4, curvature=0.7, seed=4)
     theta = torch.randn(4, generator=torch.Generator().manual_seed(1))

@@ -82,6 +82,31 @@ def test_malformed_input_is_refused():
         solvers.direction("nystrom-pcg", j, r, 1e-3, cg_steps=-1)
 
 
+def flat_jacobian(n, p, decades, seed=0):
+    """``J = U diag(σ) Vᵀ`` with ``σ`` spread evenly over ``decades`` decades below 1."""
+    generator = torch.Generator().manual_seed(seed)
+    k = min(n, p)
+    u, _ = torch.linalg.qr(torch.randn(n, k, generator=generator, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(p, k, generator=generator, dtype=torch.float64))
+    s = 10.0 ** torch.linspace(0, -decades, k, dtype=torch.float64)
+    return u @ torch.diag(s) @ v.T, torch.randn(n, generator=generator, dtype=torch.float64)
+
+
+@pytest.mark.parametrize(("name", "shape"), [("dense", (90, 40)), ("woodbury", (40, 90))])
+@pytest.mark.parametrize(("decades", "damping"), [(12, 1e-30), (3, 1e-3)])
+def test_refined_solve_takes_a_tenth_of_the_damping_the_factorisation_reached(name, shape, decades, damping):
+    """Where the Gram matrix of ``σ`` over 12 decades cannot be factorised near ``λ = 0``, the plain solve is damped at
+    the ``λ_f`` it reached and lies far from the direction at ``λ_f/10``; the refined one reaches it to the CG bound."""
+    j, r = flat_jacobian(*shape, decades)
+    plain, factorised = solvers.direction(name, j, r, damping)
+    refined, lam = solvers.direction(name, j, r, damping, refine=True)
+    assert factorised >= damping and lam == pytest.approx(factorised / 10, rel=1e-12)
+    reference = dense_reference(j, r, lam)
+    assert relative_error(refined, reference) < 5e-3
+    if decades == 12:
+        assert factorised > 1e-20 and relative_error(plain, reference) > 0.5
+
+
 def test_singular_system_at_zero_damping_is_recovered_by_raising_damping():
     j = torch.randn(10, 3) @ torch.randn(3, 8)  # rank 3, JᵀJ is 8 × 8 singular
     r = torch.randn(10)

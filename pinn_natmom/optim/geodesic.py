@@ -11,12 +11,19 @@ stops where the residual left lies along directions of ``J`` so flat that the st
 off the linearisation (the line search then finds no decrease). Where ENGD stalls on the default heat run (seed 0,
 loss 3.4e-13), less than 1e-8 of ``‖r‖²`` lies along singular directions of ``J`` above 1e-5 of the largest, and
 two thirds along those between 1e-7 and 1e-5. The bent path follows them: on that run, seeds 0–2, 120 s on the
-2-core CPU, ``engd-geodesic`` ends at rel_l2 3.0e-8, 3.4e-8 and 5.2e-8 where ``engd`` stalls at 2.0e-7, 3.4e-7 and
-5.8e-7 (results/benchmark/geodesic).
+2-core CPU, ``engd-geodesic`` ends at rel_l2 1.1e-8, 1.0e-8 and 1.7e-8 where ``engd`` stalls at 2.0e-7, 3.1e-7 and
+5.8e-7 (results/benchmark/geodesic-refined; 3.0e-8, 3.4e-8 and 5.2e-8 with the unrefined solve,
+results/benchmark/geodesic).
 
 The acceleration needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has to use, so
 where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of the
-smaller space (``dense`` when ``N ≥ P``, else ``woodbury``) and ``λ = damping``.
+smaller space (``dense`` when ``N ≥ P``, else ``woodbury``). That solve is refined (:mod:`pinn_natmom.solvers.refine`):
+``λ`` is a tenth of the damping the float64 factorisation reached, itself ``damping`` or, where the Gram matrix
+cannot be factorised at it, the first decade above at which it can. On the default Helmholtz run the factorisation
+needs ``λ = 10⁻⁸`` (seeds 0 and 1; 10⁻⁹ on seed 2); there, at the floor of ``natural-auto`` (seed 0, 2-core CPU), a step at ``λ = 10⁻⁸`` lowers the
+loss by 0.06%, one at ``10⁻⁹`` by 0.5% (full steps both), one at ``10⁻¹⁰`` by 0.3% (the line search cuts it to
+``α = 1/16``); with the refined solve ``natural-auto`` reaches rel_l2 1.01e-6 at a median 65.7 s over seeds 0–2
+(results/benchmark/geodesic-refined), where unrefined it took 210.8 s (another session).
 """
 from __future__ import annotations
 
@@ -50,10 +57,13 @@ def acceleration(model: Residuals, theta: Tensor, d: Tensor, residual: Tensor, a
 
 
 def damped_pseudo_inverse(optimizer: Natural, lin: Linearised) -> tuple[solvers.Apply, float]:
-    """``(rhs ↦ J⁺ rhs, λ_used)`` by :func:`damped_solver` for ``optimizer``'s solver, with its damping and options."""
+    """``(rhs ↦ J⁺ rhs, λ_used)`` by :func:`damped_solver` for ``optimizer``'s solver, with its damping and options,
+    refined where the solver can be."""
     name = damped_solver(optimizer.solver, *lin.system_shape)
-    return solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows,
-                             **optimizer.solver_options(name))
+    options: dict[str, int | bool] = {**optimizer.solver_options(name)}
+    if "refine" in solvers.OPTIONS.get(name, frozenset()):
+        options["refine"] = True
+    return solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows, **options)
 
 
 def geodesic_step(optimizer: Natural, state: State, theta: Tensor, lin: Linearised,

@@ -5,8 +5,9 @@ returns ``J⁺ rhs`` for a right-hand side of shape ``N`` or ``N × m`` from one
 ``J⁺`` of several vectors (natural momentum) pay for one. ``c`` is the damping ``λ`` of the Cholesky solvers
 (``dense``, ``woodbury``) and of the randomized ones (``nystrom``, ``nystrom-pcg``), or the relative cut-off ``rcond``
 of the truncated pseudo-inverses (``pinv``, ``svd``; listed in :data:`TRUNCATED`). Solvers with options (the sketch
-size, seed and CG steps of the randomized ones) list them in :data:`OPTIONS`. :func:`factorize` checks the inputs once
-and dispatches; :func:`direction` applies it to one right-hand side.
+size, seed and CG steps of the randomized ones; ``refine`` of the Cholesky ones, :mod:`.refine`) list them in
+:data:`OPTIONS`. :func:`factorize` checks the inputs once and dispatches; :func:`direction` applies it to one
+right-hand side.
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ BLOCK_SOLVERS = frozenset({"dense", "nystrom", "nystrom-pcg"})
 """Solvers that work on a block of the rows of ``J`` (:mod:`.rows`) with sums over the blocks; the others are handed
 the gathered ``J``."""
 OPTIONS: dict[str, frozenset[str]] = {
+    "dense": frozenset({"refine"}),
+    "woodbury": frozenset({"refine"}),
     "nystrom": frozenset({"sketch_size", "seed"}),
     "nystrom-pcg": frozenset({"sketch_size", "seed", "cg_steps"}),
 }
@@ -104,7 +107,7 @@ def check_inputs(jacobian: Tensor, rhs: Tensor | None, damping: float) -> None:
 
 
 def factorize(name: str, jacobian: Tensor, damping: float, rows: RowBlock | None = None,
-              **options: int) -> tuple[Apply, float]:
+              **options: int | bool) -> tuple[Apply, float]:
     """``(rhs ↦ J⁺ rhs, λ_used)`` by the solver ``name`` (or ``"auto"``), with the solver's ``options`` (:data:`OPTIONS`).
 
     ``rows``: ``jacobian`` and every ``rhs`` are this block of the rows of the system (default: the whole of it); the
@@ -140,7 +143,7 @@ def check_finite(direction: Tensor) -> Tensor:
 
 
 def direction(name: str, jacobian: Tensor, rhs: Tensor, damping: float, rows: RowBlock | None = None,
-              **options: int) -> tuple[Tensor, float]:
+              **options: int | bool) -> tuple[Tensor, float]:
     """``(J⁺ rhs, λ_used)``, e.g. ``d = (JᵀJ + λI)⁻¹ Jᵀ r`` for ``rhs = r``."""
     check_inputs(jacobian, rhs, damping)
     apply, used = factorize(name, jacobian, damping, rows, **options)

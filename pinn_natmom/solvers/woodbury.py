@@ -1,7 +1,8 @@
 """Sample-space solve: ``d = Jᵀ (JJᵀ + λI)⁻¹ r`` with an ``N × N`` Cholesky (cost ``N² P + N³/3``).
 
 Equal to the parameter-space direction for ``λ > 0`` by the push-through identity
-``(JᵀJ + λI)⁻¹Jᵀ = Jᵀ(JJᵀ + λI)⁻¹``; cheaper when ``N < P``.
+``(JᵀJ + λI)⁻¹Jᵀ = Jᵀ(JJᵀ + λI)⁻¹``; cheaper when ``N < P``. With ``refine`` the solve is taken a decade below the
+damping the factorisation reached (:mod:`.refine`).
 """
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from torch import Tensor
 
 from .cholesky import cholesky_apply, factor_damped
 from .gram import lower_gram
+from .refine import refined
 
 
-def factorize(jacobian: Tensor, damping: float) -> tuple[Callable[[Tensor], Tensor], float]:
-    """``rhs ↦ Jᵀ(JJᵀ + λI)⁻¹ rhs`` from one factorisation of the kernel, and the damping used."""
+def factorize(jacobian: Tensor, damping: float, refine: bool = False) -> tuple[Callable[[Tensor], Tensor], float]:
+    """``rhs ↦ Jᵀ(JJᵀ + λI)⁻¹ rhs`` from one factorisation of the kernel, and the damping used (with ``refine``, a
+    tenth of the one factorised)."""
     factor, used = factor_damped(lower_gram(jacobian), damping, overwrite=True)
-    return (lambda rhs: jacobian.T @ cholesky_apply(factor, rhs)), used
+    if not refine:
+        return (lambda rhs: jacobian.T @ cholesky_apply(factor, rhs)), used
+    solve, lam = refined(factor, used, lambda y: jacobian @ (jacobian.T @ y))
+    return (lambda rhs: jacobian.T @ solve(rhs)), lam
