@@ -266,10 +266,12 @@ class Uphill(Quadratic):
         return torch.full((len(thetas),), float("inf"))
 
 
-def test_adaptive_damping_rises_after_failed_steps_and_falls_to_its_floor_after_full_steps():
+@pytest.mark.parametrize(("name", "solved_at"), [("engd", 1.0), ("engd-geodesic", 0.1)])
+def test_adaptive_damping_rises_after_failed_steps_and_falls_to_its_floor_after_full_steps(name, solved_at):
+    """``engd-geodesic`` solves at a tenth of the damping it factorises at; its scale moves as ``engd``'s does."""
     easy = quadratic(n=25, p=6)
     uphill = Uphill(easy.a, easy.b, easy.s)
-    engd = ENGD(solver="dense", damping=1e-8, adaptive_damping=True)
+    engd = optim.make(name, solver="dense", damping=1e-8, adaptive_damping=True)
     state, used = engd.init(torch.zeros(6)), []
     for start, models in ((torch.randn(6), [uphill, uphill, easy, easy]), (torch.randn(6), [easy])):
         theta = start
@@ -277,7 +279,7 @@ def test_adaptive_damping_rises_after_failed_steps_and_falls_to_its_floor_after_
             theta, state, info = engd.update(state, theta, model.linearise(theta), model)
             used.append(info.damping)
             assert (info.step_size == 0.0) == (model is uphill)
-    assert used == pytest.approx([1e-8, 1e-7, 1e-6, 1e-7, 1e-8], rel=1e-12)
+    assert used == pytest.approx([solved_at * lam for lam in (1e-8, 1e-7, 1e-6, 1e-7, 1e-8)], rel=1e-12)
     assert state["damping_scale"] == 1.0
 
 

@@ -160,9 +160,11 @@ class Natural:
         name = solvers.choose(self.solver, *lin.system_shape)
         return solvers.factorize(name, lin.jacobian, self.regulariser(name), lin.rows, **self.solver_options(name))
 
-    def next_damping_scale(self, info: StepInfo, lin: Linearised) -> float:
-        """``s_{k+1}`` of the adaptive damping (see the class docstring) after the step ``info`` from ``lin``."""
-        used = info.damping / self.damping
+    def next_damping_scale(self, info: StepInfo, lin: Linearised, scale: float) -> float:
+        """``s_{k+1}`` of the adaptive damping (see the class docstring) after the step ``info`` from ``lin`` taken
+        with the scale ``s_k = scale`` (the scale used is never below it, also where the solve was refined below the
+        damping it factorised at, :mod:`pinn_natmom.solvers.refine`)."""
+        used = max(info.damping / self.damping, scale)
         if not float(info.loss) < float(lin.loss):
             return used * DAMPING_FACTOR
         if not self.line_search or info.step_size >= NEAR_FULL_STEP:
@@ -191,9 +193,10 @@ def with_adaptive_damping(update: Update) -> Update:
     def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
         if not self.adaptive_damping or solvers.choose(self.solver, *lin.system_shape) in solvers.TRUNCATED:
             return update(self, state, theta, lin, model)
-        scaled = dataclasses.replace(self, damping=self.damping * state.get("damping_scale", 1.0), adaptive_damping=False)
+        scale = state.get("damping_scale", 1.0)
+        scaled = dataclasses.replace(self, damping=self.damping * scale, adaptive_damping=False)
         new_theta, new_state, info = update(scaled, state, theta, lin, model)
-        return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin)}, info
+        return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin, scale)}, info
 
     return adapted
 
