@@ -83,14 +83,15 @@ class Natural:
         exhaustive_search: evaluate all 31 grid points every step instead of bracketing.
         sketch_size: ``ℓ`` of the randomized solvers ``nystrom`` and ``nystrom-pcg`` (``None``: their default, 1,000).
         cg_steps: conjugate-gradient steps of ``nystrom-pcg`` (``None``: its default).
-        adaptive_damping: Levenberg–Marquardt control of ``λ`` for the damped solvers (all but the truncated ones):
-            step ``k`` uses ``λ_k = damping · s_k`` with the scale ``s_k`` kept in the state (``"damping_scale"``,
-            ``s_0 = 1``). From the scale ``s`` the solver actually used (above ``s_k`` when the factorisation had to
-            raise ``λ``): ``s_{k+1} = max(s / 10, 1)`` after a step that lowered the loss with a full or near-full
-            step (line-search ``α ≥ ½``; any decrease with a fixed step), ``s_{k+1} = 10 s`` after a step that did
-            not lower the loss (the line search found no decrease, or the fixed step raised it), else ``s``. So
-            ``damping`` is the floor. A step the training loop rejects is retried by a :meth:`cautious` copy whose
-            floor, and with it ``λ``, is 100× higher. Needs ``damping > 0``.
+        adaptive_damping: Levenberg–Marquardt control of ``λ`` for the damped solvers (all but the truncated ones): step
+            ``k`` uses ``λ_k = damping · s_k`` with the scale ``s_k`` kept in the state (``"damping_scale"``, ``s_0 =
+            1``). From the scale ``s`` the solver actually used (above ``s_k`` when the factorisation had to raise
+            ``λ``; ``s_k`` where a refined solve took a tenth of it, :mod:`pinn_natmom.solvers.refine`): ``s_{k+1} =
+            max(s / 10, 1)`` after a step that lowered the loss with a full or near-full step (line-search ``α ≥ ½``;
+            any decrease with a fixed step), ``s_{k+1} = 10 s`` after a step that did not lower the loss (the line
+            search found no decrease, or the fixed step raised it), else ``s``. So ``damping`` is the floor of the
+            factorised ``λ``. A step the training loop rejects is retried by a :meth:`cautious` copy whose floor, and
+            with it ``λ``, is 100× higher. Needs ``damping > 0``.
 
     Every subclass's ``update`` is wrapped (:meth:`__init_subclass__`) to apply the adaptive damping; with it off, the
     wrapper calls ``update`` unchanged.

@@ -17,13 +17,14 @@ results/benchmark/geodesic).
 
 The acceleration needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has to use, so
 where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of the
-smaller space (``dense`` when ``N ≥ P``, else ``woodbury``). That solve is refined (:mod:`pinn_natmom.solvers.refine`):
-``λ`` is a tenth of the damping the float64 factorisation reached, itself ``damping`` or, where the Gram matrix
-cannot be factorised at it, the first decade above at which it can. On the default Helmholtz run the factorisation
-needs ``λ = 10⁻⁸`` (seeds 0 and 1; 10⁻⁹ on seed 2); there, at the floor of ``natural-auto`` (seed 0, 2-core CPU), a step at ``λ = 10⁻⁸`` lowers the
-loss by 0.06%, one at ``10⁻⁹`` by 0.5% (full steps both), one at ``10⁻¹⁰`` by 0.3% (the line search cuts it to
-``α = 1/16``); with the refined solve ``natural-auto`` reaches rel_l2 1.01e-6 at a median 65.7 s over seeds 0–2
-(results/benchmark/geodesic-refined), where unrefined it took 210.8 s (another session).
+smaller space (``dense`` when ``N ≥ P``, else ``woodbury``; a configured randomized solver is kept as it is). The
+Cholesky solve is refined (:mod:`pinn_natmom.solvers.refine`): ``λ`` is a tenth of the damping the float64
+factorisation reached, which is ``damping`` where the Gram matrix factorises at it (heat and Poisson: ``λ = 10⁻¹¹``
+for the default ``10⁻¹⁰``) and larger where it does not. On the default Helmholtz run it needs ``10⁻⁸`` (seeds 0 and
+1; ``10⁻⁹`` on seed 2); there, at the floor of ``natural-auto`` (seed 0, 2-core CPU), a step at ``λ = 10⁻⁸`` lowers
+the loss by 0.06%, one at ``10⁻⁹`` by 0.5% (full steps both), one at ``10⁻¹⁰`` by 0.3% (the line search cuts it to
+``α = 1/16``). With the refined solve ``natural-auto`` reaches rel_l2 1.01e-6 at a median 65.7 s over seeds 0–2
+(results/benchmark/geodesic-refined); unrefined, seed 0 took 1,724 steps to get there, refined 210.
 """
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
 from torch import Tensor
 
+from .cg import conjugate_gradients
 from .nystrom import SEED, SKETCH_SIZE, sketch
 from .rows import RowBlock
 
@@ -54,31 +54,3 @@ def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, 
         return d.squeeze(-1) if rhs.dim() == 1 else d
 
     return apply, lam
-
-
-def column_inner(a: Tensor, b: Tensor) -> Tensor:
-    """``aᵢᵀbᵢ`` for every column ``i``."""
-    return (a * b).sum(dim=0)
-
-
-def conjugate_gradients(operator: Callable[[Tensor], Tensor], preconditioner: Callable[[Tensor], Tensor], rhs: Tensor,
-                        steps: int, inner: Callable[[Tensor, Tensor], Tensor] = column_inner) -> Tensor:
-    """``steps`` PCG steps on ``A u = b`` for every column of ``b`` (``N × m``), from ``u₀ = M⁻¹b``; ``inner`` gives
-    the column-wise inner products."""
-    u = preconditioner(rhs)
-    residual = rhs - operator(u)
-    z = preconditioner(residual)
-    p = z
-    rz = inner(residual, z)
-    for _ in range(steps):
-        q = operator(p)
-        curvature = inner(p, q)
-        alpha = torch.where(curvature > 0, rz / torch.where(curvature > 0, curvature, 1.0), 0.0)
-        u = u + alpha * p
-        residual = residual - alpha * q
-        z = preconditioner(residual)
-        rz_next = inner(residual, z)
-        beta = torch.where(rz > 0, rz_next / torch.where(rz > 0, rz, 1.0), 0.0)
-        p = z + beta * p
-        rz = rz_next
-    return u
