@@ -1,8 +1,8 @@
 """Preconditioned conjugate gradients on ``A u = b`` for every column of ``b``, a fixed number of steps:
 
 .. math:: u_0 = M^{-1}b,\\ ρ_0 = b − A u_0,\\ z_0 = p_0 = M^{-1}ρ_0; \\quad
-          α_k = \frac{ρ_kᵀz_k}{p_kᵀA p_k},\\ u_{k+1} = u_k + α_k p_k,\\ ρ_{k+1} = ρ_k − α_k A p_k,\
-          z_{k+1} = M^{-1}ρ_{k+1},\\ p_{k+1} = z_{k+1} + \frac{ρ_{k+1}ᵀz_{k+1}}{ρ_kᵀz_k} p_k,
+          α_k = \\frac{ρ_kᵀz_k}{p_kᵀA p_k},\\ u_{k+1} = u_k + α_k p_k,\\ ρ_{k+1} = ρ_k − α_k A p_k,\\
+          z_{k+1} = M^{-1}ρ_{k+1},\\ p_{k+1} = z_{k+1} + \\frac{ρ_{k+1}ᵀz_{k+1}}{ρ_kᵀz_k} p_k,
 
 with ``α`` and ``β`` per column; a column that has converged exactly (``pᵀAp = 0`` or ``ρᵀz = 0``) stays where it is.
 No host synchronisation. Used by :mod:`.nystrom_pcg` and :mod:`.refine`.
