@@ -90,11 +90,14 @@ def grid_search(
     return SearchResult(2.0**-best_index, values[i], best_index)
 
 
+def path(origin: Tensor, direction: Tensor, acceleration: Tensor | None, alpha: float | Tensor) -> Tensor:
+    """``origin − α direction + ½ α² acceleration`` (no acceleration: the straight step); ``α`` a number or a column of
+    ``K`` step sizes (``K × 1``, giving ``K`` points)."""
+    moved = origin - alpha * direction
+    return moved if acceleration is None else moved + 0.5 * alpha**2 * acceleration
+
+
 def _evaluate(losses: LossBatch, theta: Tensor, direction: Tensor, acceleration: Tensor | None, start: int,
               stop: int) -> Tensor:
-    alphas = step_grid(theta, start, stop)[:, None]
-    points = theta - alphas * direction
-    if acceleration is not None:
-        points = points + 0.5 * alphas.square() * acceleration
-    values = losses(points)
+    values = losses(path(theta, direction, acceleration, step_grid(theta, start, stop)[:, None]))
     return torch.where(torch.isfinite(values), values, torch.full_like(values, float("inf")))

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from ..linesearch import grid_search
+from ..linesearch import grid_search, path
 
 State = dict[str, Any]
 ROW_STATE = frozenset({"residual", "velocity"})
@@ -200,12 +200,6 @@ def with_adaptive_damping(update: Update) -> Update:
         return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin, scale)}, info
 
     return adapted
-
-
-def path(origin: Tensor, d: Tensor, acceleration: Tensor | None, alpha: float) -> Tensor:
-    """``origin − α d + ½ α² acceleration`` (no acceleration: the straight step)."""
-    moved = origin - alpha * d
-    return moved if acceleration is None else moved + 0.5 * alpha**2 * acceleration
 
 
 def stack_columns(*vectors: Tensor) -> Tensor:

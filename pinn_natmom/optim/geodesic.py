@@ -34,7 +34,8 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from .base import Natural, Residuals, State, StepInfo, path
+from ..linesearch import path
+from .base import Natural, Residuals, State, StepInfo
 
 DIFFERENCE_STEP = 0.1
 """``h`` of the central difference for ``r_vv``, in units of the step ``v`` (so ``h v`` is a tenth of a full step)."""
