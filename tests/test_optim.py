@@ -118,27 +118,32 @@ def test_exact_values_after_two_steps_on_a_hand_written_model(name):
     torch.testing.assert_close(got, theta2, rtol=1e-9, atol=1e-11)
 
 
-def geodesic_step(model, theta, alpha, h=0.1):
-    """``θ − α d + ½ α² a`` with ``d = J⁺r``, ``a = −J⁺ r_vv`` and ``r_vv`` the central difference along ``v = −d``."""
+def bent_step(model, theta, direction, alpha, h):
+    """``θ − α m + ½ α² a`` with ``a = −J⁺ r_vv`` and ``r_vv`` the central difference along ``v = −m``."""
     r, j = model.residual(theta), model.jacobian(theta)
-    d = pinv(j) @ r
-    second = (model.residual(theta - h * d) - 2 * r + model.residual(theta + h * d)) / h**2
-    return theta - alpha * d - 0.5 * alpha**2 * pinv(j) @ second
+    second = (model.residual(theta - h * direction) - 2 * r + model.residual(theta + h * direction)) / h**2
+    return theta - alpha * direction - 0.5 * alpha**2 * pinv(j) @ second
+
+
+def geodesic_step(model, theta, alpha, h=0.1):
+    """The geodesic step of ``engd-geodesic``: :func:`bent_step` along ``d = J⁺r``."""
+    return bent_step(model, theta, pinv(model.jacobian(theta)) @ model.residual(theta), alpha, h)
 
 
 @pytest.mark.parametrize(("seed", "beta", "winner"), [(1, 0.0, 0), (3, 0.9, 0), (1, 0.9, 1)])
-def test_natural_auto_keeps_the_better_of_the_model_step_and_the_nesterov_step(seed, beta, winner):
+def test_natural_auto_keeps_the_better_of_the_bent_model_step_and_the_nesterov_step(seed, beta, winner):
+    """The model step is bent by the curvature along it, the central difference a tenth of the fixed step long."""
     model = quadratic(n=12, p=4, curvature=0.3, seed=seed)
     alpha = 0.5
     theta0 = 0.1 * torch.randn(4, generator=torch.Generator().manual_seed(5))
-    r0, j0 = model.residual(theta0), model.jacobian(theta0)
-    theta1 = theta0 - alpha * pinv(j0) @ r0
+    r0 = model.residual(theta0)
+    theta1 = geodesic_step(model, theta0, alpha, h=0.1 * alpha)
     p0 = theta1 - theta0
     r1, j1 = model.residual(theta1), model.jacobian(theta1)
     d = pinv(j1) @ r1
     columns = torch.stack([j1 @ d, -(j1 @ p0)], dim=1)
     a, b = torch.linalg.lstsq(columns, r1.unsqueeze(-1)).solution[:, 0]
-    candidates = [theta1 - alpha * (a * d - b * p0)]
+    candidates = [bent_step(model, theta1, a * d - b * p0, alpha, h=0.1 * alpha)]
     if beta > 0:
         y = theta1 + beta * pinv(j1) @ (r1 - r0)
         candidates.append(y - alpha * pinv(j1) @ model.residual(y))
