@@ -15,7 +15,11 @@ two thirds along those between 1e-7 and 1e-5. The bent path follows them: on tha
 5.8e-7 (results/benchmark/geodesic-refined; 3.0e-8, 3.4e-8 and 5.2e-8 with the unrefined solve,
 results/benchmark/geodesic).
 
-The acceleration needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has to use, so
+``natural-auto`` bends its Gauss–Newton-model step the same way before its floor (:mod:`.momentum`), with the
+solver it steps with (truncated ones included) and ``h`` a tenth of its last step size: there the curvature that stops
+the straight steps is that of the steps the line search takes, which are far shorter than a full one.
+
+The acceleration at the floor needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has to use, so
 where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of the
 smaller space (``dense`` when ``N ≥ P``, else ``woodbury``; a configured randomized solver is kept as it is). The
 Cholesky solve is refined (:mod:`pinn_natmom.solvers.refine`): ``λ`` is a tenth of the damping the float64
