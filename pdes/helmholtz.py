@@ -26,12 +26,14 @@ DEFAULT_WAVENUMBER_1D = 4.5 * math.pi
 
 
 def run_defaults(k: float) -> dict[str, object]:
-    """A sine network 2→32→32→1 with first-layer frequency ``ω = k``, 1,600 + 400 points, the svd solver and natural
-    Nesterov momentum. At k = 4π on the 2-core CPU, 60 s of training, seeds 0–2 (results/benchmark/helmholtz2d.csv):
-    natural-nesterov ends at 4.8e-7, 1.1e-6 and 1.5e-6, engd at 1.9e-5, 1.8e-3 and 6.1e-3. Tanh networks (any width,
+    """A sine network 2→32→32→1 with first-layer frequency ``ω = k``, 1,600 + 400 points, the svd solver and
+    natural-auto. At k = 4π on the 2-core CPU, 120 s of training, seeds 0–7 (results/benchmark/bent-model-step):
+    natural-auto ends at a median 6.1e-7 and reaches 1e-6 on 7 seeds (median 25.9 s), natural-nesterov at 9.4e-7 and
+    engd at 9.5e-7, each reaching 1e-6 on 4. With 60 s and an earlier engd, seeds 0–2 (results/benchmark/helmholtz2d.csv):
+    natural-nesterov ended at 4.8e-7, 1.1e-6 and 1.5e-6, engd at 1.9e-5, 1.8e-3 and 6.1e-3. Tanh networks (any width,
     points, solver or damping tried) stay at the zero field: their Gauss–Newton steps are cut to α ≈ 1e-8 by the line
     search (results/pdes)."""
-    return {"activation": "sin", "frequency": float(k), "solver": "svd", "optimizer": "natural-nesterov",
+    return {"activation": "sin", "frequency": float(k), "solver": "svd", "optimizer": "natural-auto",
             "n_points": {"interior": 1600, "boundary": 400, "neumann": 400}}
 
 

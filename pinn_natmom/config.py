@@ -80,7 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
             "boundary term)"),
     Setting("n_eval", "int", 10_000, "points for the error"),
     Setting("resample_every", "int", None, "redraw the points every k steps (default 0: never; poisson d ≥ 4: 1)"),
-    Setting("optimizer", "str", None, "training algorithm (default engd; heat and poisson d ≥ 4: natural-auto; helmholtz: natural-nesterov)",
+    Setting("optimizer", "str", None, "training algorithm (default natural-auto; poisson in 1-d and 3-d: engd)",
             tuple(optim.OPTIMIZERS)),
     Setting("momentum", "float", None, "β of the momentum optimizers (μ of spring); default per optimizer"),
     Setting("warmup_adam", "int", 0, "Adam steps before the optimizer"),

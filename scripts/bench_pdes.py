@@ -27,7 +27,7 @@ from pathlib import Path
 from pinn_natmom.reports import machine, markdown_table, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
-ANCHOR = ["--pde", "poisson", "--hidden", "64", "--n-interior", "900", "--n-boundary", "120"]
+ANCHOR = ["--pde", "poisson", "--optimizer", "engd", "--hidden", "64", "--n-interior", "900", "--n-boundary", "120"]
 SETS = {
     "defaults": (
         ("poisson 2d", ["--pde", "poisson"]),

@@ -284,8 +284,8 @@ def training() -> list[dict]:
 
 
 PRECISION_CASES = (
-    ("poisson 2d, default run (2→32→32→1, svd)", "poisson", {}, {"steps": 60}),
-    ("poisson 2d anchor (2→64→1, pinv)", "poisson", {}, {"hidden": (64,), "steps": 60}),
+    ("poisson 2d, default run (2→32→32→1, svd)", "poisson", {}, {"optimizer": "engd", "steps": 60}),
+    ("poisson 2d anchor (2→64→1, pinv)", "poisson", {}, {"optimizer": "engd", "hidden": (64,), "steps": 60}),
     ("heat 1+1d, default run (pinv)", "heat", {}, {"steps": 60}),
     ("poisson 5d, 5→64→64→1, woodbury λ = 1e-8, 2,000 + 500 resampled", "poisson", {"dim": 5},
      {"hidden": (64, 64), "n_points": {"interior": 2000, "boundary": 500}, "resample_every": 1, "solver": "woodbury",

@@ -15,10 +15,10 @@ from pinn_natmom.problem import Collocation
 ROOT = Path(__file__).resolve().parent.parent
 POINTS = {"interior": 150, "boundary": 40}
 CASES = [
-    {"name": "dense", "options": {"hidden": [16], "steps": 5, "solver": "dense", "damping": 1e-4}},
-    {"name": "woodbury", "options": {"hidden": [16, 16], "steps": 5, "solver": "woodbury", "damping": 1e-4}},
-    {"name": "nystrom", "options": {"hidden": [16, 16], "steps": 5, "solver": "nystrom", "damping": 1e-3, "sketch_size": 60}},
-    {"name": "nystrom-pcg", "options": {"hidden": [16, 16], "steps": 5, "solver": "nystrom-pcg", "damping": 1e-4,
+    {"name": "dense", "options": {"optimizer": "engd", "hidden": [16], "steps": 5, "solver": "dense", "damping": 1e-4}},
+    {"name": "woodbury", "options": {"optimizer": "engd", "hidden": [16, 16], "steps": 5, "solver": "woodbury", "damping": 1e-4}},
+    {"name": "nystrom", "options": {"optimizer": "engd", "hidden": [16, 16], "steps": 5, "solver": "nystrom", "damping": 1e-3, "sketch_size": 60}},
+    {"name": "nystrom-pcg", "options": {"optimizer": "engd", "hidden": [16, 16], "steps": 5, "solver": "nystrom-pcg", "damping": 1e-4,
                                         "sketch_size": 60}},
     {"name": "natural-heavy-ball", "options": {"hidden": [16, 16], "steps": 5, "optimizer": "natural-heavy-ball",
                                                "solver": "woodbury", "damping": 1e-4, "resample_every": 2}},
@@ -26,6 +26,10 @@ CASES = [
                                           "damping": 1e-4},
      # its first steps take α ≈ 2⁻⁸ of a long refined direction and amplify rounding about tenfold per step
      # (1.5e-11 after one step, 2.7e-9 after three)
+     "tolerance": 1e-7},
+    {"name": "natural-auto", "options": {"hidden": [16], "steps": 5, "optimizer": "natural-auto", "solver": "dense",
+                                         "damping": 1e-4},
+     # its bent steps amplify rounding like engd-geodesic's (3e-9 after five steps)
      "tolerance": 1e-7},
     {"name": "adam", "options": {"hidden": [16], "steps": 5, "optimizer": "adam"}},
 ]
