@@ -59,14 +59,15 @@ after 60 steps; cut-offs 3e-7 and 3e-8, points drawn once, width 128 and two hid
 
 
 PLANE_RUN = MappingProxyType({"optimizer": "natural-auto", "n_points": {"interior": 700, "boundary": 100, "neumann": 100}})
-"""At d = 2: 700 + 100 points (the default network 2→32→32→1 and svd solver) and natural-auto. On the 2-core CPU,
-60 steps, seeds 0–2: natural-auto ends at 2.7e-8, 9.2e-9 and 5.5e-9 in 9.3, 6.0 and 7.7 s, engd at 7.7e-9, 1.7e-8 and
+"""At d = 2: 700 + 100 points (the default network 2→32→32→1 and svd solver) and natural-auto. On the 2-core CPU, 60
+steps, seeds 0–2: natural-auto ends at 2.7e-8, 9.2e-9 and 5.5e-9 in 9.3, 6.0 and 7.7 s, engd at 7.7e-9, 1.7e-8 and
 1.4e-8 in 11.1, 12.6 and 11.6 s; with 900 + 120 points and 60 s natural-auto reaches engd's median final error first
-(results/benchmark/bent-model-step). With engd, seeds 0–3, 60 steps: rel_l2 1e-7 after 23, 32, 55 and 27 steps (10.0–21.9 s of training), ending at 7.7e-9, 1.7e-8, 1.4e-8 and 7.9e-9. The
-point counts were chosen with the Glorot initialisation used before (``--init glorot``), which reached 1e-7 after 36,
-31, 30 and 29 steps; with it the 900 + 120 points used before took 45 and 23 steps on seeds 0 and 2 and stayed at
-0.66 on seed 3, at 1.5× the cost of a step (the SVD of the 1,020-row system against the 800-row one); 500 + 100
-points reached 1e-7 in 27–45 steps but ended as high as 7e-8."""
+(results/benchmark/bent-model-step). With engd, seeds 0–3, 60 steps: rel_l2 1e-7 after 23, 32, 55 and 27 steps
+(10.0–21.9 s of training), ending at 7.7e-9, 1.7e-8, 1.4e-8 and 7.9e-9. The point counts were chosen with the Glorot
+initialisation used before (``--init glorot``), which reached 1e-7 after 36, 31, 30 and 29 steps; with it the 900 + 120
+points used before took 45 and 23 steps on seeds 0 and 2 and stayed at 0.66 on seed 3, at 1.5× the cost of a step (the
+SVD of the 1,020-row system against the 800-row one); 500 + 100 points reached 1e-7 in 27–45 steps but ended as high as
+7e-8."""
 
 
 def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:

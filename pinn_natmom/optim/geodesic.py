@@ -19,9 +19,9 @@ results/benchmark/geodesic).
 solver it steps with (truncated ones included) and ``h`` a tenth of its last step size: there the curvature that stops
 the straight steps is that of the steps the line search takes, which are far shorter than a full one.
 
-The acceleration at the floor needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has to use, so
-where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of the
-smaller space (``dense`` when ``N ≥ P``, else ``woodbury``; a configured randomized solver is kept as it is). The
+The acceleration at the floor needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has
+to use, so where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of
+the smaller space (``dense`` when ``N ≥ P``, else ``woodbury``; a configured randomized solver is kept as it is). The
 Cholesky solve is refined (:mod:`pinn_natmom.solvers.refine`): ``λ`` is a tenth of the damping the float64
 factorisation reached, which is ``damping`` where the Gram matrix factorises at it (heat and Poisson: ``λ = 10⁻¹¹``
 for the default ``10⁻¹⁰``) and larger where it does not. On the default Helmholtz run it needs ``10⁻⁸`` (seeds 0 and

@@ -163,6 +163,7 @@ class NaturalAuto(Natural):
         if state.get("geodesic", False):
             return self.geodesic_update(state, theta, lin, model)
         apply, used = self.pseudo_inverse(lin)
+        ahead = None
         if "step" not in state:
             d = modelled = solvers.check_finite(apply(lin.residual))
         else:
@@ -170,10 +171,11 @@ class NaturalAuto(Natural):
             d = both[:, 0]
             a, b = optimal_coefficients(lin, d, state["step"])
             modelled = a * d - b * state["step"]
+            if self.momentum > 0:
+                ahead = theta + self.momentum * both[:, 1]
         bend = acceleration(model, theta, modelled, lin.residual, apply, DIFFERENCE_STEP * self.last_step_size(state))
         candidates: list[tuple[Tensor, Tensor, Tensor | None]] = [(theta, modelled, bend)]
-        if "step" in state and self.momentum > 0:
-            ahead = theta + self.momentum * both[:, 1]
+        if ahead is not None:
             candidates.append((ahead, solvers.check_finite(apply(model.residual(ahead))), None))
         (found, searched), origin, direction, bend = min(
             ((self.step(model, origin, direction, lin.loss, state, bend), origin, direction, bend)
