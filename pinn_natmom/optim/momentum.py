@@ -20,7 +20,7 @@ With ``d_k = J_k⁺ r_k``, ``p_k = θ_{k+1} − θ_k`` and ``β`` the momentum:
   residual ``r(y_k)`` carry the curvature along the new and the previous step. The bend costs two residual
   evaluations and one more right-hand side; it lets the line search take the long steps that the straight model step
   bends off (2-core CPU, one thread, default 5-d Poisson, seeds 0–7: rel_l2 1.3e-5 on 8 seeds after a median 89 steps,
-  against 2 of 8 within 250 steps straight). Once the loss has fallen ten orders of magnitude and the steps creep,
+  against 3 of 8 within 300 steps straight). Once the loss has fallen ten orders of magnitude and the steps creep,
   ``natural-auto`` takes the geodesic path of :mod:`.geodesic` from the damped solve instead, which keeps descending
   where the truncated solves stall.
 
