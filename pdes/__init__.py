@@ -1,6 +1,7 @@
-"""The PDE library: factories that build :class:`pinn_natmom.problem.Problem` objects.
+"""The PDE library: families of problems (factories that build :class:`pinn_natmom.problem.Problem` objects).
 
-``PDES`` maps a name to its factory; :func:`make` builds one by name with a clear error for unknown names.
+``FAMILIES`` maps a name to its factory; the command line finds it through the entry point ``pinn_natmom.families``
+(``pyproject.toml``). :func:`make` builds one by name with a clear error for unknown names.
 """
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from .heat import heat
 from .helmholtz import helmholtz
 from .poisson import poisson
 
-PDES: dict[str, Callable[..., Problem]] = {"poisson": poisson, "heat": heat, "helmholtz": helmholtz}
+FAMILIES: dict[str, Callable[..., Problem]] = {"poisson": poisson, "heat": heat, "helmholtz": helmholtz}
 
 
 def make(name: str, **options: object) -> Problem:
-    """Build the problem registered as ``name`` with ``options`` passed to its factory."""
-    if name not in PDES:
-        raise ValueError(f"unknown PDE {name!r}; choose from {', '.join(sorted(PDES))}")
-    return PDES[name](**options)
+    """Build the problem of the family ``name`` with ``options`` passed to its factory."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown PDE {name!r}; choose from {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name](**options)
 
 
-__all__ = ["PDES", "make", "poisson", "heat", "helmholtz"]
+__all__ = ["FAMILIES", "make", "poisson", "heat", "helmholtz"]

@@ -32,7 +32,8 @@ def dirichlet_problem(
     boundary: Field | None,
     exact: Field | None,
     description: str,
-    run_defaults: Mapping[str, object] | None = None,
+    points: Mapping[str, int],
+    recommended: Mapping[str, object] | None = None,
     sampler: str = "uniform",
     neumann: tuple[int, ...] = (),
     flux: Field | None = None,
@@ -41,6 +42,8 @@ def dirichlet_problem(
     """An interior residual (reading the Laplacian) with data ``source``, ``u = boundary`` (default 0) on every face
     but the ``neumann`` ones, and ``∂u/∂n = flux`` (default 0; derived from ``exact`` when given) on those.
 
+    ``points``: the point count of each term (``interior``, ``boundary``, ``neumann``); ``recommended``: the run
+    options the family recommends (:attr:`pinn_natmom.problem.Problem.recommended`).
     ``sampler`` names the interior points' sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`); boundary points are uniform.
     ``hard_bc``: the Dirichlet data imposed exactly by an output transform (:mod:`pdes.hard`; every face Dirichlet).
     """
@@ -54,11 +57,13 @@ def dirichlet_problem(
     if exact is not None and neumann:
         flux = normal_derivative_of(exact, box, neumann)
     terms = [
-        Term("interior", interior_residual, interior_sampler(sampler, box), data=source, needs=frozenset({"laplacian"})),
-        Term("boundary", data_residual, uniform_boundary(box, dirichlet if neumann else None), data=boundary or zero),
+        Term("interior", interior_residual, interior_sampler(sampler, box), data=source, needs=frozenset({"laplacian"}),
+             points=points["interior"]),
+        Term("boundary", data_residual, uniform_boundary(box, dirichlet if neumann else None), data=boundary or zero,
+             points=points["boundary"]),
     ]
     if neumann:
-        terms.append(neumann_term(box, neumann, flux or zero))
+        terms.append(neumann_term(box, neumann, flux or zero, points["neumann"]))
     problem = Problem(
         name=name,
         dim=box.dim,
@@ -67,6 +72,6 @@ def dirichlet_problem(
         exact=exact,
         description=description + (f"; ∂u/∂n = h on {face_names(neumann)}" if neumann else ""),
         bounds=box.bounds,
-        **({} if run_defaults is None else {"run_defaults": run_defaults}),
+        **({} if recommended is None else {"recommended": recommended}),
     )
     return hard_dirichlet(problem, box, range(box.dim), boundary or zero) if hard_bc else problem

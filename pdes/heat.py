@@ -24,21 +24,11 @@ from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
 
 DEFAULT_DIFFUSIVITY = 0.25
-RUN_DEFAULTS = MappingProxyType({"solver": "pinv", "rcond": 1.5e-7, "steps": 200, "optimizer": "natural-auto"})
-"""The truncated eigen-solver: on 1+1d with 2→32→32→1 it reached rel_l2 1e-6 in 45 steps (H100), where the svd solver
-(``auto``'s choice for N < P) made no progress in 56 steps. Its default cut-off 3e-7 plateaus at 1.2e-6 on seed 0;
-1.5e-7 reached 1e-6 on seeds 0 and 1 in 101 and 171 steps (39 s, 65 s on the 2-core CPU), where 1e-7 stalls seed 1
-in the first phase (results/pdes; all with the Glorot initialisation used before, ``--init glorot``). With the
-uniform initialisation, seeds 0–3 reach 1e-6 after 25, 54, 170 and 83 steps and end at 2.0e-7, 4.5e-7, 5.8e-7 and
-2.0e-7 after 200 (engd).
-
-``natural-auto``: on 1+1d, seeds 0–2, it reaches 1e-6 after 31, 20 and 162 steps (8.5 s, 6.4 s and 45.4 s) against
-engd's 25, 54 and 170, and ends 200 steps at 5.2e-7, 1.5e-7 and 6.0e-7 against engd's 2.0e-7, 4.5e-7 and 5.8e-7: all
-of them floors where the line search finds no step that lowers the loss, the same for every optimizer (the floor test of
-results/benchmark/acceptance), and no lower with 2,000 points (results/benchmark/heat-more-points). Those were the
-two-candidate ``natural-auto``; switching to the geodesic path at that floor, with its solve refined a decade below
-the factorised damping, it ends 120 s at 1.0e-8, 2.0e-8 and 2.1e-8 against engd's 2.0e-7, 3.1e-7 and 5.8e-7
-(results/benchmark/geodesic-refined)."""
+RECOMMENDED = MappingProxyType({"solver": "pinv", "rcond": 1.5e-7, "steps": 200, "optimizer": "natural-auto"})
+"""The run options this family recommends: ``pinv`` with cut-off 1.5e-7, 200 steps, ``natural-auto`` (the
+measurements behind them are in ``results/pdes/README.md``)."""
+POINTS = {"interior": 900, "boundary": 120, "neumann": 120, "initial": 120}
+"""Point counts per term."""
 
 
 def default_exact(dim: int, diffusivity: float) -> tuple[Field, str]:
@@ -69,11 +59,21 @@ def heat(
     """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]``.
 
     Give ``exact`` to derive ``f``, ``g`` and ``u₀``; or ``source`` (and optionally ``boundary`` and ``initial``,
-    default 0) for a problem without a known solution. With neither, :func:`default_exact` is used. ``sampler`` names
-    the interior sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`). ``neumann``: spatial faces (``"x1=0"``…) with
-    ``∂u/∂n = flux`` (default 0, derived from ``exact`` when given) instead of Dirichlet data. ``hard_bc``: the
-    spatial Dirichlet data imposed exactly by an output transform (:mod:`pdes.hard`); the initial condition stays a
-    residual term.
+    default 0) for a problem without a known solution. With neither, :func:`default_exact` is used.
+
+    Args:
+        dim: spatial dimension (the default solution: e^(−κπ²t) sin πx in 1-d, e^(−4κt) Σ sin 2x_i beyond).
+        diffusivity: κ.
+        final_time: T of the time interval [0, T].
+        exact: the exact solution, a torch function of points ``(x…, t)``.
+        source: ``f``, when no exact solution is given.
+        boundary: ``g`` on the spatial boundary (default 0), when no exact solution is given.
+        initial: ``u₀`` at t = 0 (default 0), when no exact solution is given.
+        sampler: interior points: uniform, sobol, lhs or grid (the number of points must be a (d+1)-th power).
+        neumann: spatial faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0".
+        flux: ``h`` on the Neumann faces (default 0), when no exact solution is given.
+        hard_bc: impose the spatial Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary
+            term; the initial condition stays a residual term).
     """
     if dim < 1:
         raise ValueError(f"heat: spatial dimension must be at least 1, got {dim}")
@@ -110,16 +110,17 @@ def heat(
         dim=dim + 1,
         terms=(
             Term("interior", interior_residual, interior_sampler(sampler, box), data=source,
-                 needs=frozenset({"grad", "laplacian"}), laplacian_dims=spatial),
-            *([Term("boundary", data_residual, uniform_boundary(box, dirichlet), data=boundary)] if dirichlet else []),
-            *([neumann_term(box, faces, flux or zero)] if faces else []),
-            Term("initial", data_residual, uniform_boundary(box, (2 * dim,)), data=initial),
+                 needs=frozenset({"grad", "laplacian"}), laplacian_dims=spatial, points=POINTS["interior"]),
+            *([Term("boundary", data_residual, uniform_boundary(box, dirichlet), data=boundary,
+                    points=POINTS["boundary"])] if dirichlet else []),
+            *([neumann_term(box, faces, flux or zero, POINTS["neumann"])] if faces else []),
+            Term("initial", data_residual, uniform_boundary(box, (2 * dim,)), data=initial, points=POINTS["initial"]),
         ),
         domain_sampler=uniform_interior(box),
         exact=exact,
         description=f"∂_t u = {diffusivity:g} Δu + f on [0,1]^{dim} × [0,{final_time:g}]; u* = {formula}"
         + (f"; ∂u/∂n = h on {face_names(faces)}" if faces else ""),
-        run_defaults=RUN_DEFAULTS,
+        recommended=RECOMMENDED,
         bounds=box.bounds,
         time_axis=dim,
     )

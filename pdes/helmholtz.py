@@ -25,16 +25,15 @@ DEFAULT_WAVENUMBER = 4.0 * math.pi
 DEFAULT_WAVENUMBER_1D = 4.5 * math.pi
 
 
-def run_defaults(k: float) -> dict[str, object]:
-    """A sine network 2→32→32→1 with first-layer frequency ``ω = k``, 1,600 + 400 points, the svd solver and
-    natural-auto. At k = 4π on the 2-core CPU, 120 s of training, seeds 0–7 (results/benchmark/bent-model-step):
-    natural-auto ends at a median 6.1e-7 and reaches 1e-6 on 7 seeds (median 25.9 s), natural-nesterov at 9.4e-7 and
-    engd at 9.5e-7, each reaching 1e-6 on 4. With 60 s and an earlier engd, seeds 0–2 (results/benchmark/helmholtz2d.csv):
-    natural-nesterov ended at 4.8e-7, 1.1e-6 and 1.5e-6, engd at 1.9e-5, 1.8e-3 and 6.1e-3. Tanh networks (any width,
-    points, solver or damping tried) stay at the zero field: their Gauss–Newton steps are cut to α ≈ 1e-8 by the line
-    search (results/pdes)."""
-    return {"activation": "sin", "frequency": float(k), "solver": "svd", "optimizer": "natural-auto",
-            "n_points": {"interior": 1600, "boundary": 400, "neumann": 400}}
+POINTS = {"interior": 1600, "boundary": 400, "neumann": 400}
+"""Point counts per term."""
+
+
+def recommended(k: float) -> dict[str, object]:
+    """The run options this family recommends for wave number ``k``: a sine network with first-layer frequency
+    ``ω = k``, the ``svd`` solver and ``natural-auto`` (the measurements behind them are in
+    ``results/pdes/README.md``)."""
+    return {"activation": "sin", "frequency": float(k), "solver": "svd", "optimizer": "natural-auto"}
 
 
 def resonant(k: float, dim: int, tolerance: float = 1e-9, neumann: tuple[int, ...] = ()) -> bool:
@@ -68,7 +67,19 @@ def helmholtz(
     hard_bc: bool = False,
 ) -> Problem:
     """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces
-    (``exact`` or ``source`` as for Poisson; ``k`` defaults as in the module docstring)."""
+    (``exact`` or ``source`` as for :func:`pdes.poisson`).
+
+    Args:
+        dim: spatial dimension, 1 to 3 (the default solution: Π sin(k x_i)).
+        k: wave number (default 4π; 4.5π in 1-d, where 4π is resonant).
+        exact: the exact solution, a torch function of points ``x`` (shape ``(…, d)``).
+        source: ``f``, when no exact solution is given.
+        boundary: ``g`` (default 0), when no exact solution is given.
+        sampler: interior points: uniform, sobol, lhs or grid (the number of points must be a d-th power).
+        neumann: faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1".
+        flux: ``h`` on the Neumann faces (default 0), when no exact solution is given.
+        hard_bc: impose the Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary term).
+    """
     if not 1 <= dim <= MAX_DIM:
         raise ValueError(f"helmholtz: dimension must be 1…{MAX_DIM}, got {dim}")
     if k is None:
@@ -96,6 +107,6 @@ def helmholtz(
 
     return dirichlet_problem(
         "helmholtz", Box.unit(dim), interior_residual, source, boundary, exact,
-        f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}",
-        run_defaults=run_defaults(k), sampler=sampler, neumann=faces, flux=flux, hard_bc=hard_bc,
+        f"−Δu − k²u = f on [0,1]^{dim}, k = {k:.4g}; u* = {formula}", POINTS, recommended(k), sampler=sampler,
+        neumann=faces, flux=flux, hard_bc=hard_bc,
     )

@@ -48,14 +48,14 @@ def outward_normal(box: Box, faces: tuple[int, ...], x: Tensor) -> Tensor:
     return torch.stack(columns, dim=-1)
 
 
-def neumann_term(box: Box, faces: tuple[int, ...], flux: Field) -> Term:
-    """The term ``ρ = ∇u · n − h`` on ``faces``, with ``h = flux(x)``."""
+def neumann_term(box: Box, faces: tuple[int, ...], flux: Field, points: int) -> Term:
+    """The term ``ρ = ∇u · n − h`` on ``faces``, with ``h = flux(x)``, drawing ``points`` points by default."""
 
     def residual(x: Tensor, jet: Jet, h: Tensor | None) -> Tensor:
         """``ρ = ∂u/∂n − h``."""
         return (jet.grad * outward_normal(box, faces, x)).sum(dim=-1) - h
 
-    return Term("neumann", residual, uniform_boundary(box, faces), data=flux, needs=frozenset({"grad"}))
+    return Term("neumann", residual, uniform_boundary(box, faces), data=flux, needs=frozenset({"grad"}), points=points)
 
 
 def normal_derivative_of(exact: Field, box: Box, faces: tuple[int, ...]) -> Field:

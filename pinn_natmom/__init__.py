@@ -1,1 +1,24 @@
-"""pinn-natmom: physics-informed neural networks trained by energy natural gradient with natural momentum."""
+"""pinn-natmom: physics-informed neural networks trained by energy natural gradient descent with natural momentum.
+
+``pinn_natmom.solve(problem, **options)`` trains and returns a :class:`Result`; :class:`Options` lists the options;
+``pinn_natmom.load(run_dir)`` reads a saved run back as a :class:`Result`; ``pinn_natmom.setup`` sets a run up to be
+stepped by hand.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .api import Result, setup, solve
+from .options import Options
+from .problem import Problem
+
+
+def load(run_dir: str | Path, problem: Problem | None = None) -> Result:
+    """The trained field of a run folder written by ``scripts/solve.py``, with its history and metrics; ``problem``
+    for a run whose problem its settings cannot rebuild (:func:`pinn_natmom.cli.runs.load_result`)."""
+    from .cli.runs import load_result
+
+    return load_result(Path(run_dir), problem)
+
+
+__all__ = ["solve", "setup", "load", "Options", "Result"]

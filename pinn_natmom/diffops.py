@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.func import grad as fgrad
 from torch.func import hessian
 
-from .model import MLP, affine, tanh_in_place
+from .network import MLP, affine, tanh_in_place
 from .problem import Jet
 
 
@@ -86,7 +86,7 @@ def activation_channels(z: Channels, mask: Tensor | None, activation: str, lapla
 
     ``laplacian``: compute ``Δ_S y`` (a missing ``Δ_S z`` is zero); ``keep_grad``: return the gradient channels
     ``∂_j y`` (later layers or the output need them), else only use ``∂_j z`` for the Laplacian. ``in_place`` (no
-    autograd): ``y`` overwrites ``z``'s value channel (:data:`pinn_natmom.model.IN_PLACE`).
+    autograd): ``y`` overwrites ``z``'s value channel (:data:`pinn_natmom.network.IN_PLACE`).
     """
     if activation == "tanh":
         y = tanh_in_place(z.value) if in_place else torch.tanh(z.value)

@@ -38,8 +38,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from .evaluate import Evaluator
-from .graphs import Evaluations
+from .compute import Compute
+from .exact_error import ExactError
 from .linearise import Linearised, Points
 from .optim import ROW_STATE
 from .problem import Collocation
@@ -137,7 +137,7 @@ def split(total: int, world: int) -> list[int]:
 
 @dataclass
 class Sharding:
-    """What the training loop asks of a group: this process's share of the points and evaluation points, evaluations
+    """What the training loop asks of a group: this process's share of the points and evaluation points, compute
     whose sums run over all processes, agreement on the clock and on stopping, and whole checkpoints."""
 
     group: Group
@@ -164,19 +164,20 @@ class Sharding:
         return RowBlock(sum(self.counts[:rank]), self.counts[rank], sum(self.counts), self.group.sum,
                         lambda t: self.group.gather_rows(t, self.counts))
 
-    def evaluator(self, evaluator: Evaluator | None) -> Evaluator | None:
+    def exact_error(self, exact_error: ExactError | None) -> ExactError | None:
         """This process's contiguous block of the evaluation points (the norm of ``u*`` stays the whole set's)."""
-        if evaluator is None:
+        if exact_error is None:
             return None
-        counts = split(len(evaluator.x), self.group.world)
+        counts = split(len(exact_error.x), self.group.world)
         start = sum(counts[: self.group.rank])
         rows = slice(start, start + counts[self.group.rank])
-        return dataclasses.replace(evaluator, x=evaluator.x[rows], exact=evaluator.exact[rows], share_of=len(evaluator.x),
-                                   offset=None if evaluator.offset is None else evaluator.offset[rows],
-                                   scale=None if evaluator.scale is None else evaluator.scale[rows])
+        return dataclasses.replace(exact_error, x=exact_error.x[rows], exact=exact_error.exact[rows],
+                                   share_of=len(exact_error.x),
+                                   offset=None if exact_error.offset is None else exact_error.offset[rows],
+                                   scale=None if exact_error.scale is None else exact_error.scale[rows])
 
-    def evaluations(self, evaluations: Evaluations) -> Evaluations:
-        return ShardedEvaluations(evaluations, self)
+    def compute(self, compute: Compute) -> Compute:
+        return ShardedCompute(compute, self)
 
     def clock(self, seconds: float) -> float:
         """The slowest process's training time, so that every process takes the same time-limit decision."""
@@ -215,11 +216,11 @@ def map_row_state(state: dict[str, Any], change: Callable[[Tensor], Tensor]) -> 
 
 
 @dataclass
-class ShardedEvaluations:
-    """Evaluations on this process's points whose losses, gradients and errors are summed over all processes and
+class ShardedCompute:
+    """Compute on this process's points whose losses, gradients and errors are summed over all processes and
     whose linearisations are row blocks (:class:`~pinn_natmom.solvers.RowBlock`)."""
 
-    inner: Evaluations
+    inner: Compute
     sharding: Sharding
 
     def linearise(self, theta: Tensor, points: Points) -> Linearised:
@@ -229,11 +230,11 @@ class ShardedEvaluations:
     def losses(self, thetas: Tensor, points: Points) -> Tensor:
         return self.sharding.group.sum(self.inner.losses(thetas, points))
 
-    def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
+    def abs_error(self, exact_error: ExactError, theta: Tensor) -> Tensor:
         """``√(Σ_a n_a e_a² / n)`` from each process's root-mean-square error ``e_a`` on its ``n_a`` points."""
-        n = len(evaluator.x)
-        local = self.inner.abs_error(evaluator, theta).square() * n if n else theta.new_zeros(())
-        return (self.sharding.group.sum(local) / (evaluator.share_of or n)).sqrt()
+        n = len(exact_error.x)
+        local = self.inner.abs_error(exact_error, theta).square() * n if n else theta.new_zeros(())
+        return (self.sharding.group.sum(local) / (exact_error.share_of or n)).sqrt()
 
     def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
         loss, gradient = self.inner.loss_and_gradient(theta, points)

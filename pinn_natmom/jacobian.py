@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from .diffops import Channels, dims_mask, forward_jet, squared_gradient, tanh_derivatives
-from .model import MLP
+from .network import MLP
 from .problem import Collocation, Jet, Term
 
 

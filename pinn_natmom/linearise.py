@@ -20,7 +20,7 @@ from torch.func import jacrev, vmap
 
 from .diffops import channel_count, forward_jet, reference_jet
 from .jacobian import residual_and_jacobian
-from .model import MLP
+from .network import MLP
 from .problem import Collocation, Problem, Term
 from .solvers import RowBlock
 

@@ -73,6 +73,7 @@ class Term:
         needs: the parts of the :class:`Jet` that ``residual`` reads (``value`` is always computed).
         laplacian_dims: coordinates summed in ``jet.laplacian`` (``None``: all). Heat uses the spatial ones only.
         weight: ``w`` in the loss; ``None`` means ``1/N_term``.
+        points: the number of points drawn for the term unless the run says otherwise (``n_points``).
     """
 
     name: str
@@ -82,11 +83,14 @@ class Term:
     needs: frozenset[str] = frozenset({"value"})
     laplacian_dims: tuple[int, ...] | None = None
     weight: float | None = None
+    points: int = 1000
 
     def __post_init__(self) -> None:
         unknown = set(self.needs) - set(DERIVATIVES)
         if unknown:
             raise ValueError(f"term {self.name!r} needs unknown derivatives {sorted(unknown)}; choose from {DERIVATIVES}")
+        if self.points < 1:
+            raise ValueError(f"term {self.name!r}: the number of points must be ≥ 1, got {self.points}")
 
     def collocate(self, x: Tensor) -> Collocation:
         """Attach the term's data to points ``x`` (already in the run's dtype and device)."""
@@ -106,7 +110,7 @@ class Problem:
     stated); ``time_axis`` is the input coordinate that is time, if any (heat: the last one). ``output``: when set,
     the field is ``u(x) = a(x) + b(x) N(x)`` with ``(a, b) = output(x)`` and ``N`` the network (an exactly imposed
     Dirichlet condition, :mod:`pdes.hard`); the terms' residuals already read ``u``.
-    ``run_defaults`` are the run options (fields of :class:`pinn_natmom.api.Options`, e.g. ``solver``) that this
+    ``recommended`` are the run options (fields of :class:`pinn_natmom.options.Options`, e.g. ``hidden``) that this
     problem's library recommends where the user sets none.
     """
 
@@ -116,7 +120,7 @@ class Problem:
     domain_sampler: Sampler
     exact: Callable[[Tensor], Tensor] | None = None
     description: str = ""
-    run_defaults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    recommended: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     bounds: tuple[tuple[float, float], ...] | None = None
     time_axis: int | None = None
     output: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None

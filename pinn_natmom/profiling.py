@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .model import MLP
+from .network import MLP
 
 
 def synchronize(device: torch.device) -> None:

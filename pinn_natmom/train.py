@@ -2,10 +2,11 @@
 
 Row ``k`` of the history describes ``θ_k`` after ``k`` updates: the wall time since the loop started, the loss
 ``½‖r(θ_k)‖²`` on the points of that step (returned by the update, no extra pass), the errors against the exact
-solution, and the step size and damping of update ``k``.
+solution, and the step size and regularisation (damping ``λ`` or cut-off ``rcond``) of update ``k``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -15,15 +16,17 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from .evaluate import Evaluator
-from .graphs import Evaluations, PointResiduals, make_evaluations
-from .linearise import Points
-from .model import MLP
-from .optim import State, needs_jacobian
+from .compute import Compute, make_compute
+from .exact_error import ExactError
+from .linearise import Linearised, Points
+from .network import MLP
+from .optim import Regularisation, State, needs_jacobian
 from .problem import Problem
+from .residual_map import NetworkResidualMap
 from .solvers import FactorizationError, NonFiniteError
+from .state import identical, to_device
 
-HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping")
+HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping", "rcond")
 COMMUNICATION_COLUMN = "comm_bytes"
 """The history column of a run over several processes: bytes this process handed to collectives since the last row."""
 EVAL_SEED = 20_231_000
@@ -37,8 +40,8 @@ class FitConfig:
     ``steps`` updates, after ``time_limit`` seconds, or once ``rel_l2 ≤ target_rel_l2``, whichever comes first; with
     points drawn once it also stops as ``stalled`` after an update that leaves ``θ`` and the optimizer's state exactly
     as they were (every later update would repeat it: no step lowers the loss at these points).
-    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.graphs`);
-    ``mixed_precision`` builds ``J`` in float32 (:class:`~pinn_natmom.graphs.MixedPrecisionEvaluations`).
+    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.compute`);
+    ``mixed_precision`` builds ``J`` in float32 (:class:`~pinn_natmom.compute.MixedPrecisionCompute`).
     """
 
     n_points: Mapping[str, int]
@@ -107,9 +110,9 @@ class Sharding(Protocol):
 
     def points(self, points: Points) -> Points: ...
 
-    def evaluator(self, evaluator: Evaluator | None) -> Evaluator | None: ...
+    def exact_error(self, exact_error: ExactError | None) -> ExactError | None: ...
 
-    def evaluations(self, evaluations: Evaluations) -> Evaluations: ...
+    def compute(self, compute: Compute) -> Compute: ...
 
     def clock(self, seconds: float) -> float: ...
 
@@ -138,159 +141,200 @@ def sample_points(problem: Problem, counts: Mapping[str, int], generator: torch.
     return points if sharding is None else sharding.points(points)
 
 
-def fit(
-    problem: Problem,
-    mlp: MLP,
-    optimizer,
-    config: FitConfig,
-    hooks: Hooks = Hooks(),
-    resume: Snapshot | None = None,
-    sharding: Sharding | None = None,
-) -> FitResult:
-    """Train ``θ`` from the seed's initialisation, or continue from ``resume``, and return it with the history.
+class Diverged(Exception):
+    """An update rejected :data:`MAX_ATTEMPTS` times; the message says why."""
+
+
+class Trainer:
+    """The training loop of one run, set up and stepped one update at a time (:meth:`step`) or run until a stopping
+    rule fires (:meth:`run`).
+
+    Set-up: the points from the point generator (seeded ``seed + 1``), ``θ`` from the network's initialisation
+    (seeded ``seed``), or both from ``resume``; the exact-error points; the compute path (:mod:`.compute`); and, for
+    a new run, the first history row (``θ_0``). The training clock starts here.
 
     Divergence guard: an update that raises on NaN or infinity (in ``J``, ``r`` or the direction), whose
     factorisation fails, or whose new ``θ`` or loss is not finite is rejected and retried from the same ``θ`` with a
-    new linearisation and a :meth:`cautious` optimizer, up to :data:`MAX_ATTEMPTS` times; then the run stops as
-    ``diverged`` with the last good ``θ``.
+    new linearisation and a :meth:`cautious` optimizer, up to :data:`MAX_ATTEMPTS` times; then :meth:`step` raises
+    :class:`Diverged` and :meth:`run` stops as ``diverged`` with the last good ``θ``.
 
-    ``sharding``: this process holds a share of the points (:class:`Sharding`); the hooks must then be alike on every
-    process (those that write files do so on one), and the history gains :data:`COMMUNICATION_COLUMN`.
+    ``sharding``: this process holds a share of the points (:class:`Sharding`); every process must then step alike,
+    and the history gains :data:`COMMUNICATION_COLUMN`. ``options`` and ``solver``: the run options this loop was
+    built from and the solver they chose (:func:`pinn_natmom.setup`), kept for reference.
     """
-    dtype, device = config.dtype, torch.device(config.device)
-    point_generator = torch.Generator()
-    if resume is None:
-        point_generator.manual_seed(config.seed + 1)
-    else:
-        point_generator.set_state(resume.points_rng)
-    points_rng = point_generator.get_state()
-    points = sample_points(problem, config.n_points, point_generator, dtype, device, sharding)
-    if resume is None:
-        theta = mlp.init(torch.Generator().manual_seed(config.seed), dtype, device)
-        state, version, history, elapsed = optimizer.init(theta), 0, [], 0.0
-    else:
-        own = resume if sharding is None else sharding.own_state(resume)
-        theta = own.theta.to(dtype=dtype, device=device)
-        state, version = to_device(own.optimizer_state, device), own.points_version
-        history, elapsed = [dict(row) for row in own.history], own.elapsed
-    evaluator = Evaluator.for_problem(problem, config.n_eval, EVAL_SEED, dtype, device)
-    evaluations = make_evaluations(mlp, problem, config.jacobian, device, config.cuda_graphs, config.mixed_precision)
-    if sharding is not None:
-        evaluator, evaluations = sharding.evaluator(evaluator), sharding.evaluations(evaluations)
-    model = PointResiduals(mlp, problem, points, evaluations, version=version)
-    started = time.perf_counter() - elapsed
-    traffic = [0 if sharding is None else sharding.traffic()]
 
-    def clock() -> float:
-        seconds = time.perf_counter() - started
-        return seconds if sharding is None else sharding.clock(seconds)
-
-    def measure(step: int, at: Tensor, loss: Tensor, step_size: float, damping: float,
-                before: Tensor | None = None) -> tuple[dict[str, float] | None, bool]:
-        """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite, and whether ``at`` equals
-        ``before`` element for element (one synchronisation for both)."""
-        same = (at == before).all() if before is not None else torch.zeros((), dtype=torch.bool, device=at.device)
-        scalars = [loss.reshape(()).to(at.dtype), torch.isfinite(at).all().to(at.dtype), same.to(at.dtype)]
-        if evaluator:
-            scalars.append(evaluations.abs_error(evaluator, at))
-        loss_value, finite, unchanged, *error = torch.stack(scalars).tolist()
-        wall = clock()
-        if not (finite and math.isfinite(loss_value)):
-            return None, False
-        rel, absolute = (evaluator.relative(error[0]), error[0]) if evaluator else (float("nan"), float("nan"))
-        values = (step, wall, loss_value, rel, absolute, step_size, damping)
-        row = dict(zip(HISTORY_COLUMNS, values, strict=True))
+    def __init__(self, problem: Problem, network: MLP, optimizer: Any, config: FitConfig,
+                 resume: Snapshot | None = None, sharding: Sharding | None = None, options: Any = None,
+                 solver: str | None = None) -> None:
+        self.problem, self.network, self.optimizer, self.config = problem, network, optimizer, config
+        self.options, self.solver = options, solver
+        self.sharding = sharding
+        self.dtype, self.device = config.dtype, torch.device(config.device)
+        self.point_generator = torch.Generator()
+        if resume is None:
+            self.point_generator.manual_seed(config.seed + 1)
+        else:
+            self.point_generator.set_state(resume.points_rng)
+        self.points_rng = self.point_generator.get_state()
+        self.points = self._draw()
+        if resume is None:
+            self.theta = network.init(torch.Generator().manual_seed(config.seed), self.dtype, self.device)
+            self.state, version, self.history, elapsed = optimizer.init(self.theta), 0, [], 0.0
+        else:
+            own = resume if sharding is None else sharding.own_state(resume)
+            self.theta = own.theta.to(dtype=self.dtype, device=self.device)
+            self.state, version = to_device(own.optimizer_state, self.device), own.points_version
+            self.history, elapsed = [dict(row) for row in own.history], own.elapsed
+        self.exact_error = ExactError.for_problem(problem, config.n_eval, EVAL_SEED, self.dtype, self.device)
+        self.compute = make_compute(network, problem, config.jacobian, self.device, config.cuda_graphs,
+                                    config.mixed_precision)
         if sharding is not None:
-            row[COMMUNICATION_COLUMN], traffic[0] = sharding.traffic() - traffic[0], sharding.traffic()
-        return row, bool(unchanged)
+            self.exact_error, self.compute = sharding.exact_error(self.exact_error), sharding.compute(self.compute)
+        self.residuals = NetworkResidualMap(network, problem, self.points, self.compute, version=version)
+        self.rejected, self.stalled = 0, False
+        self._started = time.perf_counter() - elapsed
+        self._traffic = 0 if sharding is None else sharding.traffic()
+        self._unannounced = 0
+        if resume is None:
+            first, _ = self._measure(0, self.theta, self.residuals.losses(self.theta.unsqueeze(0))[0], 0.0,
+                                     Regularisation())
+            if first is None:
+                raise NonFiniteError("the initial loss is not finite: check the problem's data and source term")
+            self.history.append(first)
+            self._unannounced = 1
 
-    def log(row: dict[str, float]) -> None:
-        history.append(row)
-        if hooks.on_step is not None:
-            hooks.on_step(row)
+    @property
+    def steps_done(self) -> int:
+        """The number of updates behind ``θ`` (the step of the last history row)."""
+        return int(self.history[-1]["step"])
 
-    def snapshot() -> Snapshot:
-        taken = Snapshot(int(history[-1]["step"]), theta, state, points_rng, model.version, history, clock())
-        return taken if sharding is None else sharding.whole_state(taken)
+    def clock(self) -> float:
+        """Seconds of training so far (the slowest process's, with sharding)."""
+        seconds = time.perf_counter() - self._started
+        return seconds if self.sharding is None else self.sharding.clock(seconds)
 
-    if resume is None:
-        first, _ = measure(0, theta, model.losses(theta.unsqueeze(0))[0], 0.0, float("nan"))
-        if first is None:
-            raise NonFiniteError("the initial loss is not finite: check the problem's data and source term")
-        log(first)
-    row, reason, rejected, failure, saved = history[-1], "steps", 0, None, -1
-    for step in range(int(row["step"]) + 1, config.steps + 1):
-        if _reached(row, config.target_rel_l2):
-            reason = "target_rel_l2"
-            break
-        if config.time_limit is not None and row["wall_time_s"] >= config.time_limit:
-            reason = "time_limit"
-            break
-        stop = hooks.should_stop is not None and hooks.should_stop()
-        if stop if sharding is None else sharding.any(stop):
-            reason = "interrupted"
-            break
-        if config.resample_every and step > 1 and (step - 1) % config.resample_every == 0:
-            points_rng = point_generator.get_state()
-            points = sample_points(problem, config.n_points, point_generator, dtype, device, sharding)
-            model = PointResiduals(mlp, problem, points, evaluations, version=model.version + 1)
-        trying = optimizer
+    def linearise(self, theta: Tensor | None = None) -> Linearised:
+        """``r`` and ``J`` at ``θ`` (default: the current one) on the current points."""
+        return self.compute.linearise(self.theta if theta is None else theta, self.points)
+
+    def abs_error(self, theta: Tensor | None = None) -> Tensor:
+        """``abs_l2`` at ``θ`` (default: the current one) as a device scalar; the problem must know its solution."""
+        if self.exact_error is None:
+            raise ValueError(f"problem {self.problem.name!r} has no exact solution to measure the error against")
+        return self.compute.abs_error(self.exact_error, self.theta if theta is None else theta)
+
+    def step(self) -> dict[str, float]:
+        """One update (after redrawing the points when ``resample_every`` says so), appended to the history and
+        returned as its row; :class:`Diverged` when the guard rejected it :data:`MAX_ATTEMPTS` times."""
+        step = self.steps_done + 1
+        every = self.config.resample_every
+        if every and step > 1 and (step - 1) % every == 0:
+            self.points_rng = self.point_generator.get_state()
+            self.points = self._draw()
+            self.residuals = dataclasses.replace(self.residuals, points=self.points, version=self.residuals.version + 1)
+        trying, failure = self.optimizer, None
         for _ in range(MAX_ATTEMPTS):
             try:
-                lin = evaluations.linearise(theta, points) if needs_jacobian(trying, state) else None
-                new_theta, new_state, info = trying.update(state, theta, lin, model)
-                new_row, unchanged = measure(step, new_theta, info.loss, info.step_size, info.damping, before=theta)
-                failure = None if new_row is not None else f"the loss or θ after update {step} is not finite"
+                lin = self.linearise() if needs_jacobian(trying, self.state) else None
+                new_theta, new_state, info = trying.update(self.state, self.theta, lin, self.residuals)
+                row, unchanged = self._measure(step, new_theta, info.loss, info.step_size, info.regularisation,
+                                               before=self.theta)
+                failure = None if row is not None else f"the loss or θ after update {step} is not finite"
             except STEP_FAILURES as error:
                 failure = f"update {step} failed: {error}"
             if failure is None:
                 break
-            rejected += 1
+            self.rejected += 1
             trying = trying.cautious()
         if failure is not None:
-            reason, failure = "diverged", f"{failure} (rejected {MAX_ATTEMPTS} times with growing regularisation)"
-            break
-        stalled = unchanged and identical(new_state, state)
-        theta, state, row = new_theta, new_state, new_row
-        log(row)
-        if hooks.on_checkpoint is not None and hooks.checkpoint_every and step % hooks.checkpoint_every == 0:
-            hooks.on_checkpoint(snapshot())
-            saved = step
-        if not config.resample_every and (stalled if sharding is None else not sharding.any(not stalled)):
-            reason = "stalled"
-            break
-    else:
-        if _reached(row, config.target_rel_l2):
-            reason = "target_rel_l2"
-    if hooks.on_checkpoint is not None and saved != row["step"]:
-        hooks.on_checkpoint(snapshot())
-    return FitResult(theta, history, reason, state, rejected, failure)
+            raise Diverged(f"{failure} (rejected {MAX_ATTEMPTS} times with growing regularisation)")
+        self.stalled = unchanged and identical(new_state, self.state)
+        self.theta, self.state = new_theta, new_state
+        self.history.append(row)
+        self._unannounced += 1
+        return row
+
+    def snapshot(self) -> Snapshot:
+        """The loop as it stands, enough to continue it exactly (the whole per-row state, with sharding)."""
+        taken = Snapshot(self.steps_done, self.theta, self.state, self.points_rng, self.residuals.version,
+                         self.history, self.clock())
+        return taken if self.sharding is None else self.sharding.whole_state(taken)
+
+    def run(self, hooks: Hooks = Hooks()) -> FitResult:
+        """Step until ``steps`` updates, the time limit or the target error (checked before every update), an
+        interruption (``hooks.should_stop``), a stall (points drawn once, an update that changed nothing: every
+        later one would repeat it) or divergence; checkpoint through ``hooks`` on the way and once at the end."""
+        sharding, config = self.sharding, self.config
+        self._announce(hooks)
+        reason, failure, saved = "steps", None, -1
+        while self.steps_done < config.steps:
+            row = self.history[-1]
+            if _reached(row, config.target_rel_l2):
+                reason = "target_rel_l2"
+                break
+            if config.time_limit is not None and row["wall_time_s"] >= config.time_limit:
+                reason = "time_limit"
+                break
+            stop = hooks.should_stop is not None and hooks.should_stop()
+            if stop if sharding is None else sharding.any(stop):
+                reason = "interrupted"
+                break
+            try:
+                step = int(self.step()["step"])
+            except Diverged as error:
+                reason, failure = "diverged", str(error)
+                break
+            self._announce(hooks)
+            if hooks.on_checkpoint is not None and hooks.checkpoint_every and step % hooks.checkpoint_every == 0:
+                hooks.on_checkpoint(self.snapshot())
+                saved = step
+            if not config.resample_every and (self.stalled if sharding is None else not sharding.any(not self.stalled)):
+                reason = "stalled"
+                break
+        else:
+            if _reached(self.history[-1], config.target_rel_l2):
+                reason = "target_rel_l2"
+        if hooks.on_checkpoint is not None and saved != self.steps_done:
+            hooks.on_checkpoint(self.snapshot())
+        return FitResult(self.theta, self.history, reason, self.state, self.rejected, failure)
+
+    def _draw(self) -> Points:
+        return sample_points(self.problem, self.config.n_points, self.point_generator, self.dtype, self.device,
+                             self.sharding)
+
+    def _announce(self, hooks: Hooks) -> None:
+        """Hand the rows logged since the last call to ``hooks.on_step``."""
+        if hooks.on_step is not None:
+            for row in self.history[len(self.history) - self._unannounced:]:
+                hooks.on_step(row)
+        self._unannounced = 0
+
+    def _measure(self, step: int, at: Tensor, loss: Tensor, step_size: float, regularisation: Regularisation,
+                 before: Tensor | None = None) -> tuple[dict[str, float] | None, bool]:
+        """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite, and whether ``at`` equals
+        ``before`` element for element (one synchronisation for both)."""
+        same = (at == before).all() if before is not None else torch.zeros((), dtype=torch.bool, device=at.device)
+        scalars = [loss.reshape(()).to(at.dtype), torch.isfinite(at).all().to(at.dtype), same.to(at.dtype)]
+        if self.exact_error:
+            scalars.append(self.compute.abs_error(self.exact_error, at))
+        loss_value, finite, unchanged, *error = torch.stack(scalars).tolist()
+        wall = self.clock()
+        if not (finite and math.isfinite(loss_value)):
+            return None, False
+        rel, absolute = (self.exact_error.relative(error[0]), error[0]) if self.exact_error else (math.nan, math.nan)
+        values = (step, wall, loss_value, rel, absolute, step_size, regularisation.damping, regularisation.rcond)
+        row = dict(zip(HISTORY_COLUMNS, values, strict=True))
+        if self.sharding is not None:
+            traffic = self.sharding.traffic()
+            row[COMMUNICATION_COLUMN], self._traffic = traffic - self._traffic, traffic
+        return row, bool(unchanged)
 
 
-def to_device(value: Any, device: torch.device) -> Any:
-    """``value`` with every tensor inside dicts, lists and tuples moved to ``device``."""
-    if isinstance(value, Tensor):
-        return value.to(device)
-    if isinstance(value, dict):
-        return {k: to_device(v, device) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(to_device(v, device) for v in value)
-    return value
-
-
-def identical(a: Any, b: Any) -> bool:
-    """Whether ``a`` and ``b`` hold the same values: tensors equal element for element (shape and dtype too), dicts
-    with the same keys, lists and tuples item for item, other values by ``==`` (NaN equal to NaN)."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, dict) or isinstance(b, dict):
-        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
-                and all(identical(a[k], b[k]) for k in a))
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(identical, a, b))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return bool(a == b)
+def fit(problem: Problem, network: MLP, optimizer: Any, config: FitConfig, hooks: Hooks = Hooks(),
+        resume: Snapshot | None = None, sharding: Sharding | None = None) -> FitResult:
+    """Train ``θ`` from the seed's initialisation, or continue from ``resume``, and return it with the history
+    (:class:`Trainer` set up and run)."""
+    return Trainer(problem, network, optimizer, config, resume, sharding).run(hooks)
 
 
 def _reached(row: Mapping[str, float], target: float | None) -> bool:

@@ -34,8 +34,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pinn_natmom.model import MLP  # noqa: E402
-from pinn_natmom.reports import machine, markdown_table, write_csv  # noqa: E402
+from pinn_natmom.cli.reports import machine, markdown_table, write_csv  # noqa: E402
+from pinn_natmom.network import MLP  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVERS = ("dense", "woodbury", "nystrom-pcg")

@@ -18,7 +18,7 @@ import torch
 
 import pdes
 from pinn_natmom.linearise import linearise
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.train import sample_points
 
 CASES = [((64,), 900, 120), ((32, 32), 900, 120), ((64, 64), 900, 120)]

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pinn_natmom.reports import machine, markdown_table, write_csv
+from pinn_natmom.cli.reports import machine, markdown_table, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ["--pde", "poisson", "--optimizer", "engd", "--hidden", "64", "--n-interior", "900", "--n-boundary", "120"]

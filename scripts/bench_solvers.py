@@ -44,11 +44,12 @@ import torch
 
 import pdes
 from pinn_natmom import api, profiling, solvers
+from pinn_natmom.cli.reports import cpu_model, markdown_table, read_csv, write_csv
+from pinn_natmom.compute import make_compute
 from pinn_natmom.diffops import channel_count
-from pinn_natmom.graphs import PointResiduals, make_evaluations
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.optim import ENGD
-from pinn_natmom.reports import cpu_model, markdown_table, read_csv, write_csv
+from pinn_natmom.residual_map import NetworkResidualMap
 from pinn_natmom.solvers.nystrom import SKETCH_SIZE
 from pinn_natmom.solvers.nystrom_pcg import CG_STEPS
 from pinn_natmom.train import first_reached, sample_points
@@ -104,9 +105,9 @@ def build(dim: int, hidden: tuple[int, ...], n: int, seed: int = 0):
     boundary = max(n // 7, 1)
     points = sample_points(problem, {"interior": n - boundary, "boundary": boundary}, generator, torch.float64,
                            torch.device("cpu"))
-    evaluations = make_evaluations(mlp, problem, "forward", torch.device("cpu"), False)
+    evaluations = make_compute(mlp, problem, "forward", torch.device("cpu"), False)
     lin = evaluations.linearise(theta, points)
-    return lin, theta, evaluations, points, PointResiduals(mlp, problem, points, evaluations, 0), mlp, problem
+    return lin, theta, evaluations, points, NetworkResidualMap(mlp, problem, points, evaluations, 0), mlp, problem
 
 
 def peak_rss_bytes() -> int:
@@ -303,7 +304,7 @@ def precision() -> list[dict]:
         for mixed in (False, True):
             result = api.solve(problem, device="cpu", mixed_precision=mixed, **run_options)
             options = result.options
-            evaluations = make_evaluations(result.mlp, problem, "forward", torch.device("cpu"), False, mixed)
+            evaluations = make_compute(result.network, problem, "forward", torch.device("cpu"), False, mixed)
             points = sample_points(problem, options.n_points, torch.Generator().manual_seed(1), torch.float64,
                                    torch.device("cpu"))
             build = functools.partial(evaluations.linearise, result.theta, points)

@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 import pdes  # noqa: E402
 from pinn_natmom import api, optim  # noqa: E402
-from pinn_natmom.reports import read_csv, write_csv  # noqa: E402
+from pinn_natmom.cli.reports import read_csv, write_csv  # noqa: E402
 from pinn_natmom.train import first_reached  # noqa: E402
 
 THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)

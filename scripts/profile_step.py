@@ -22,14 +22,15 @@ import torch
 
 import pdes
 from pinn_natmom import api, profiling, solvers
+from pinn_natmom.cli.reports import write_csv
+from pinn_natmom.cli.runfolder import environment
+from pinn_natmom.compute import make_compute
 from pinn_natmom.diffops import channel_count
-from pinn_natmom.evaluate import Evaluator
-from pinn_natmom.graphs import PointResiduals, make_evaluations
+from pinn_natmom.exact_error import ExactError
 from pinn_natmom.linesearch import WINDOW, step_grid
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.optim import ENGD
-from pinn_natmom.reports import write_csv
-from pinn_natmom.runfolder import environment
+from pinn_natmom.residual_map import NetworkResidualMap
 from pinn_natmom.solvers.gram import lower_gram
 from pinn_natmom.train import EVAL_SEED, first_reached, sample_points
 
@@ -110,15 +111,15 @@ def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, d
     generator = torch.Generator().manual_seed(0)
     theta = mlp.init(generator, dtype, device)
     points = sample_points(problem, case.counts, generator, dtype, device)
-    evaluator = Evaluator.for_problem(problem, 10_000, EVAL_SEED, dtype, device)
-    evaluations = make_evaluations(mlp, problem, "forward", device, graphs)
+    evaluator = ExactError.for_problem(problem, 10_000, EVAL_SEED, dtype, device)
+    evaluations = make_compute(mlp, problem, "forward", device, graphs)
     lin = evaluations.linearise(theta, points)
     n_rows, n_params = lin.jacobian.shape
     optimizer = engd_for(case, n_rows, n_params)
     name = optimizer.solver
     regulariser = optimizer.regulariser(name)
 
-    model = PointResiduals(mlp, problem, points, evaluations, 0)
+    model = NetworkResidualMap(mlp, problem, points, evaluations, 0)
 
     def losses(thetas):
         return evaluations.losses(thetas, points)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pinn_natmom.reports import read_csv, write_csv
+from pinn_natmom.cli.reports import read_csv, write_csv
 
 BENCHMARK = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "benchmark.py"))
 

@@ -29,7 +29,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 0 and config["hidden"] == [12] and "torch" in config["environment"]
     rows = list(csv.DictReader((out / "history.csv").open()))
-    assert len(rows) == 9 and list(rows[0]) == ["step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping"]
+    assert len(rows) == 9 and list(rows[0]) == ["step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping", "rcond"]
     assert float(rows[-1]["rel_l2"]) == pytest.approx(metrics["rel_l2"], rel=1e-12)
     checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)
     assert checkpoint["theta"].shape == (12 * 2 + 12 + 13,)

@@ -3,7 +3,7 @@ import torch
 from torch.func import vmap
 
 from pinn_natmom.diffops import forward_jet, reference_jet
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.problem import Jet
 
 ALL = frozenset({"value", "grad", "laplacian"})

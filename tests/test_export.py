@@ -22,7 +22,7 @@ from pdes.manufactured import gradient_of, laplacian_of
 from pinn_natmom import api
 from pinn_natmom.export import RenderOptions, read_metadata, render_run
 from pinn_natmom.export.sections import parse_slice, section_for
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOAT32 = 2.0**-23
@@ -36,7 +36,7 @@ def untrained(problem, hidden=(8, 8), seed=0) -> api.Result:
     history = [dict(step=s, wall_time_s=0.5 * s, loss=10.0 ** -s, rel_l2=0.5 * 10.0 ** -s, abs_l2=0.1, step_size=1.0,
                     damping=0.0) for s in (0, 1, 2)]
     metrics = {"pde": problem.name, "optimizer": "engd", "rel_l2": 0.005, "steps": 2}
-    return api.Result(problem, mlp, theta, history, metrics, api.Options())
+    return api.Result(problem, mlp, theta, history, metrics, api.Options(optimizer="engd").resolved(problem))
 
 
 def assert_float32_equal(stored, expected):
@@ -50,7 +50,7 @@ def model_fields(result: api.Result, x: np.ndarray) -> dict[str, np.ndarray]:
     """u, u*, |u − u*| and ρ = −Δu − f by torch.func Hessians (the slow twin of the forward Laplacian)."""
     xt = torch.as_tensor(x)
     u = result(xt)
-    field = lambda p: result.mlp.forward(result.theta, p)
+    field = lambda p: result.network.forward(result.theta, p)
     interior = result.problem.terms[0]
     fields = {"u": u, "residual": -laplacian_of(field)(xt) - interior.data(xt)}
     if result.problem.exact is not None:
@@ -149,7 +149,7 @@ def test_heat_writes_a_pvd_time_series(tmp_path):
     assert read_metadata(stored.field_data)["time"] == 1.5
     xt = torch.as_tensor(x)
     assert_float32_equal(stored.point_data["u_exact"], result.problem.exact(xt).numpy())
-    field = lambda p: result.mlp.forward(result.theta, p)
+    field = lambda p: result.network.forward(result.theta, p)
     rho = gradient_of(field)(xt)[:, 1] - 0.25 * laplacian_of(field, (0,))(xt)  # ∂_t u − κ ∂²_x u, f = 0
     assert_float32_equal(stored.point_data["residual"], rho.detach().numpy())
 
@@ -232,7 +232,7 @@ def test_plot_script_renders_a_saved_run(saved_run, tmp_path):
 def test_plot_script_reports_a_missing_run_folder_in_one_line():
     done = run_script("plot.py", "/no/such/run")
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == "plot.py: error: no run folder at /no/such/run\n"
+    assert done.stderr.startswith("plot.py: error: no run folder at /no/such/run") and done.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize(

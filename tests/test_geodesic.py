@@ -53,7 +53,7 @@ def test_the_geodesic_path_is_solved_at_a_tenth_of_the_factorised_damping(solver
     theta = 0.1 * torch.randn(params, generator=torch.Generator().manual_seed(5))
     optimizer = optim.make("engd-geodesic", solver=solver, damping=1e-6)
     _, _, info = optimizer.update(optimizer.init(theta), theta, model.linearise(theta), model)
-    assert info.damping == pytest.approx(1e-7, rel=1e-12)
+    assert info.regularisation.damping == pytest.approx(1e-7, rel=1e-12)
 
 
 def test_curved_line_search_returns_the_argmin_over_the_bent_grid():

@@ -5,7 +5,7 @@ import pytest
 
 import pdes
 from pinn_natmom import api
-from pinn_natmom.hostmemory import ENVIRONMENT, keep_freed_memory
+from pinn_natmom.cli.hostmemory import ENVIRONMENT, keep_freed_memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 

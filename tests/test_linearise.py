@@ -2,7 +2,7 @@ import torch
 
 import pdes
 from pinn_natmom.linearise import batched_losses, linearise, residual_vector, rows_per_pass
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.train import sample_points
 
 

@@ -8,7 +8,7 @@ import pdes
 from pinn_natmom import api, optim
 from pinn_natmom.linearise import Linearised
 from pinn_natmom.linesearch import grid_search, step_grid
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.optim import ENGD
 from pinn_natmom.optim.momentum import optimal_coefficients
 from pinn_natmom.train import FitConfig, fit
@@ -282,7 +282,7 @@ def test_adaptive_damping_rises_after_failed_steps_and_falls_to_its_floor_after_
         theta = start
         for model in models:
             theta, state, info = engd.update(state, theta, model.linearise(theta), model)
-            used.append(info.damping)
+            used.append(info.regularisation.damping)
             assert (info.step_size == 0.0) == (model is uphill)
     assert used == pytest.approx([solved_at * lam for lam in (1e-8, 1e-7, 1e-6, 1e-7, 1e-8)], rel=1e-12)
     assert state["damping_scale"] == 1.0
@@ -294,7 +294,7 @@ def test_adaptive_damping_is_off_by_default_and_needs_a_positive_floor():
     state = engd.init(theta)
     for _ in range(2):
         theta, state, info = engd.update(state, theta, model.linearise(theta), model)
-        assert info.damping == 1e-8 and "damping_scale" not in state
+        assert info.regularisation.damping == 1e-8 and "damping_scale" not in state
     with pytest.raises(ValueError, match="damping > 0"):
         ENGD(damping=0.0, adaptive_damping=True)
 

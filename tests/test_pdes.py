@@ -9,7 +9,7 @@ import pdes
 from pdes.domains import Box, interior_sampler
 from pdes.manufactured import gradient_of, laplacian_of
 from pinn_natmom.linearise import linearise
-from pinn_natmom.model import MLP
+from pinn_natmom.network import MLP
 from pinn_natmom.problem import Jet
 from pinn_natmom.train import sample_points
 
@@ -211,9 +211,10 @@ def test_hard_constraint_trains_and_refuses_neumann_faces():
 @pytest.mark.parametrize("pde, dim, optimizer", [("poisson", 2, "natural-auto"), ("poisson", 5, "natural-auto"),
                                                  ("heat", 1, "natural-auto"), ("helmholtz", 2, "natural-auto")])
 def test_each_problem_recommends_its_optimizer_and_an_explicit_choice_wins(pde, dim, optimizer):
-    from pinn_natmom import config, runs
+    from pinn_natmom.cli import runs
+    from pinn_natmom.cli import settings as table
 
-    settings = {**config.defaults(), "pde": pde, "dim": dim}
+    settings = {**table.defaults(), "pde": pde, "dim": dim}
     problem, options = runs.resolve(settings)
     assert options.optimizer == optimizer and runs.resolved(settings, problem, options)["optimizer"] == optimizer
     assert runs.resolve({**settings, "optimizer": "natural-nesterov"})[1].optimizer == "natural-nesterov"

@@ -72,12 +72,13 @@ def test_residuals_work_under_vmap_point_by_point():
 
 
 def test_recommended_initialisation_is_glorot_from_d4_and_uniform_below_and_recorded_resolved():
-    from pinn_natmom import config, runs
+    from pinn_natmom.cli import runs
+    from pinn_natmom.cli import settings as table
 
     for dim, scheme in ((2, "uniform"), (5, "glorot")):
-        settings = {**config.defaults(), "pde": "poisson", "dim": dim}
+        settings = {**table.defaults(), "pde": "poisson", "dim": dim}
         problem, options = runs.resolve(settings)
         assert options.network(dim).resolved_init == scheme
         assert runs.resolved(settings, problem, options)["init"] == scheme
-    settings = {**config.defaults(), "pde": "poisson", "dim": 5, "init": "uniform"}
+    settings = {**table.defaults(), "pde": "poisson", "dim": 5, "init": "uniform"}
     assert runs.resolve(settings)[1].network(5).resolved_init == "uniform"

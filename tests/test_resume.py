@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import pdes
-from pinn_natmom import api, runfolder
+from pinn_natmom import api
+from pinn_natmom.cli import runfolder
 from pinn_natmom.train import Hooks
 
 BASE = dict(hidden=(10,), n_points={"interior": 120, "boundary": 40}, n_eval=200, device="cpu")

@@ -6,10 +6,11 @@ import torch
 
 import pdes
 from pinn_natmom import api
-from pinn_natmom.graphs import make_evaluations
-from pinn_natmom.model import MLP
-from pinn_natmom.optim.base import StepInfo
-from pinn_natmom.train import HISTORY_COLUMNS, FitConfig, fit, identical, sample_points
+from pinn_natmom.compute import make_compute
+from pinn_natmom.network import MLP
+from pinn_natmom.optim.base import Regularisation, StepInfo
+from pinn_natmom.state import identical
+from pinn_natmom.train import HISTORY_COLUMNS, FitConfig, fit, sample_points
 
 
 def test_short_solve_decreases_the_loss_by_orders_of_magnitude(device):
@@ -48,15 +49,31 @@ def test_problem_without_exact_solution_reports_only_the_loss():
 
 
 @pytest.mark.parametrize("bad", [dict(steps=-1), dict(n_points={"interior": 0, "boundary": 5}), dict(dtype="float16"),
-                                 dict(solver="magic"), dict(rcond=2.0)])
+                                 dict(solver="magic")])
 def test_bad_options_are_refused(bad):
     with pytest.raises(ValueError):
         api.Options(**bad)
 
 
+@pytest.mark.parametrize("bad,message", [(dict(rcond=2.0), "rcond"), (dict(optimizer="engd", momentum=0.5), "momentum"),
+                                         (dict(n_points={"boundry": 5}), "no boundry term")])
+def test_options_that_do_not_combine_are_refused_when_resolved(bad, message):
+    with pytest.raises(ValueError, match=message):
+        api.Options(**bad).resolved(pdes.poisson(dim=1))
+
+
+def test_explicit_options_keep_the_problems_recommendations():
+    problem = pdes.poisson(dim=5)
+    resolved = api.Options(steps=3).resolved(problem)
+    assert resolved.steps == 3 and resolved.hidden == (64,) and resolved.optimizer == "natural-auto"
+    assert resolved.n_points == {"interior": 2000, "boundary": 500}
+    assert api.Options(steps=3, hidden=(8,)).resolved(problem).hidden == (8,)
+
+
 def test_run_plans_its_solver_from_the_free_memory(monkeypatch):
     problem = pdes.poisson(dim=5)
-    options = api.Options(hidden=(64, 64, 48, 48), n_points={"interior": 11000, "boundary": 1000}, device="cpu")
+    options = api.Options(hidden=(64, 64, 48, 48), n_points={"interior": 11000, "boundary": 1000}, device="cpu",
+                          solver="auto").resolved(problem)
     jacobian, gram = 8 * 12000 * 10065, 8 * 10065**2
     monkeypatch.setattr(api, "available_bytes", lambda device: int((jacobian + gram) / api.MEMORY_FRACTION) + 10)
     assert api.solver_for(problem, options) == "dense"
@@ -72,8 +89,8 @@ def test_mixed_precision_keeps_float64_residuals_and_a_float32_jacobian():
     generator = torch.Generator().manual_seed(0)
     theta = mlp.init(generator)
     points = sample_points(problem, {"interior": 50, "boundary": 20}, generator, torch.float64, "cpu")
-    full = make_evaluations(mlp, problem, "forward", torch.device("cpu"), cuda_graphs=False)
-    mixed = make_evaluations(mlp, problem, "forward", torch.device("cpu"), cuda_graphs=False, mixed_precision=True)
+    full = make_compute(mlp, problem, "forward", torch.device("cpu"), cuda_graphs=False)
+    mixed = make_compute(mlp, problem, "forward", torch.device("cpu"), cuda_graphs=False, mixed_precision=True)
     reference, lin = full.linearise(theta, points), mixed.linearise(theta, points)
     assert lin.jacobian.dtype == torch.float64
     assert torch.equal(lin.residual, reference.residual)
@@ -105,7 +122,7 @@ class StandStill:
 
     def update(self, state, theta, lin, model):
         fresh = {"grid_index": 0, "step": state["step"].clone(), "damping": float("nan")}
-        return theta.clone(), fresh, StepInfo(0.0, float("nan"), model.losses(theta.unsqueeze(0))[0])
+        return theta.clone(), fresh, StepInfo(0.0, Regularisation(), model.losses(theta.unsqueeze(0))[0])
 
 
 @pytest.mark.parametrize("resample_every, reason, steps", [(0, "stalled", 1), (1, "steps", 5)])

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..diffops import channel_count, forward_jet
-from ..model import MLP
+from ..network import MLP
 from ..problem import Problem, Term
 
 FIELD_NAMES = ("u", "u_exact", "abs_error", "residual")

@@ -45,7 +45,7 @@ def render_run(result: Result, out_dir: Path, options: RenderOptions | None = No
     title = _title(result, section)
     written: list[Path] = []
     if problem.time_axis is None:
-        fields = evaluate_fields(problem, result.mlp, result.theta, section.points())
+        fields = evaluate_fields(problem, result.network, result.theta, section.points())
         written.append(write_vtu(out_dir / "field.vtu", section_mesh(section, fields, metadata)))
         if options.plots:
             draw = line_picture if section.dim == 1 else field_picture
@@ -57,7 +57,7 @@ def render_run(result: Result, out_dir: Path, options: RenderOptions | None = No
         frames, snapshots = [], []
         for k, time in enumerate(times):
             frame = section.at_time(problem.time_axis, float(time))
-            fields = evaluate_fields(problem, result.mlp, result.theta, frame.points())
+            fields = evaluate_fields(problem, result.network, result.theta, frame.points())
             mesh = section_mesh(frame, fields, {**metadata, "time": float(time)})
             frames.append((float(time), write_vtu(out_dir / "frames" / f"field_{k:03d}.vtu", mesh)))
             if k in shown:

@@ -15,7 +15,8 @@ from typing import Any
 from torch import Tensor
 
 from ..linearise import Linearised
-from .base import ROW_STATE, Natural, Residuals, State, StepInfo
+from ..residual_map import ResidualMap
+from .base import ROW_STATE, Natural, Regularisation, State, StepInfo
 from .engd import ENGD
 from .first_order import LBFGS, Adam
 from .geodesic import GeodesicENGD
@@ -82,9 +83,9 @@ class WarmStart:
     def init(self, theta: Tensor) -> State:
         return {"count": 0, "first": self.first.init(theta), "then": self.then.init(theta)}
 
-    def update(self, state: State, theta: Tensor, lin: Linearised | None, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def update(self, state: State, theta: Tensor, lin: Linearised | None, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         key, optimizer = ("first", self.first) if state["count"] < self.steps else ("then", self.then)
-        theta, inner, info = optimizer.update(state[key], theta, lin, model)
+        theta, inner, info = optimizer.update(state[key], theta, lin, residuals)
         return theta, {**state, key: inner, "count": min(state["count"] + 1, self.steps)}, info
 
 
@@ -95,7 +96,7 @@ def needs_jacobian(optimizer: Any, state: State) -> bool:
 
 
 __all__ = [
-    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Residuals",
+    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Regularisation", "ResidualMap",
     "ENGD", "GeodesicENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
     "NaturalNesterov", "QuasiNaturalHeavyBall",
 ]

@@ -1,7 +1,7 @@
 """What every optimizer shares: the update contract, the residual map it may query, and the natural-gradient step.
 
-An optimizer is a pure update ``update(state, θ, lin, model) -> (θ_new, state_new, info)``: ``lin`` holds ``r(θ)`` and
-``J(θ)`` on the current points (``None`` for optimizers that need no Jacobian), ``model`` (:class:`Residuals`)
+An optimizer is a pure update ``update(state, θ, lin, residuals) -> (θ_new, state_new, info)``: ``lin`` holds ``r(θ)`` and
+``J(θ)`` on the current points (``None`` for optimizers that need no Jacobian), ``residuals`` (:class:`~pinn_natmom.residual_map.ResidualMap`)
 evaluates the residual map on the same points, and ``state`` is a dict of tensors and plain numbers the training loop
 checkpoints.
 """
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -19,6 +20,7 @@ from torch import Tensor
 from .. import solvers
 from ..linearise import Linearised
 from ..linesearch import grid_search, path
+from ..residual_map import ResidualMap
 
 State = dict[str, Any]
 ROW_STATE = frozenset({"residual", "velocity"})
@@ -30,31 +32,27 @@ NEAR_FULL_STEP = 0.5
 """The smallest line-search step ``α`` that counts as a full step for adaptive damping."""
 
 
-class Residuals(Protocol):
-    """The residual map ``θ ↦ r(θ)`` on the current points; ``version`` changes whenever the points do."""
+@dataclass(frozen=True)
+class Regularisation:
+    """How a direction solve was regularised: the damping ``λ`` of ``(JᵀJ + λI)`` or the relative singular-value
+    cut-off ``rcond`` of a truncated pseudo-inverse; the one that does not apply is NaN."""
 
-    version: int
+    damping: float = math.nan
+    rcond: float = math.nan
 
-    def losses(self, thetas: Tensor) -> Tensor:
-        """``½‖r(θ_k)‖²`` for every row of ``thetas`` (``K × P``)."""
-
-    def residual(self, theta: Tensor) -> Tensor:
-        """``r(θ)`` (``N``)."""
-
-    def tangent(self, theta: Tensor, v: Tensor) -> Tensor:
-        """``J(θ) v`` (``N``), one Jacobian–vector product."""
-
-    def loss_and_gradient(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        """``(L(θ), ∇L(θ))`` by one reverse pass, without forming ``J``."""
+    @classmethod
+    def of(cls, solver: str, used: float) -> Regularisation:
+        """What the solver ``solver`` (a resolved name) reported as used: a cut-off for the truncated ones, else ``λ``."""
+        return cls(rcond=used) if solver in solvers.TRUNCATED else cls(damping=used)
 
 
 @dataclass(frozen=True)
 class StepInfo:
-    """What one update did: the step size taken, the damping used, the loss at the new θ (same points), and whether
-    the momentum was dropped (restart)."""
+    """What one update did: the step size taken, the regularisation of its solve, the loss at the new θ (same
+    points), and whether the momentum was dropped (restart)."""
 
     step_size: float
-    damping: float
+    regularisation: Regularisation
     loss: Tensor
     restarted: bool = False
 
@@ -156,47 +154,53 @@ class Natural:
         taken = solvers.OPTIONS.get(name, frozenset())
         return {key: value for key, value in given.items() if value is not None and key in taken}
 
-    def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, float]:
-        """``(rhs ↦ J⁺ rhs, λ_used)`` from one factorisation of the current ``J``."""
+    def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, Regularisation]:
+        """``(rhs ↦ J⁺ rhs, regularisation used)`` from one factorisation of the current ``J``."""
         name = solvers.choose(self.solver, *lin.system_shape)
-        return solvers.factorize(name, lin.jacobian, self.regulariser(name), lin.rows, **self.solver_options(name))
+        apply, used = solvers.factorize(name, lin.jacobian, self.regulariser(name), lin.rows, **self.solver_options(name))
+        return apply, Regularisation.of(name, used)
+
+    def solves_damped(self, state: State, lin: Linearised) -> bool:
+        """Whether the next update solves with the damping ``λ`` (rather than a cut-off), so that adaptive damping
+        applies to it."""
+        return solvers.choose(self.solver, *lin.system_shape) not in solvers.TRUNCATED
 
     def next_damping_scale(self, info: StepInfo, lin: Linearised, scale: float) -> float:
         """``s_{k+1}`` of the adaptive damping (see the class docstring) after the step ``info`` from ``lin`` taken
         with the scale ``s_k = scale`` (the scale used is never below it, also where the solve was refined below the
         damping it factorised at, :mod:`pinn_natmom.solvers.refine`)."""
-        used = max(info.damping / self.damping, scale)
+        used = max(info.regularisation.damping / self.damping, scale)
         if not float(info.loss) < float(lin.loss):
             return used * DAMPING_FACTOR
         if not self.line_search or info.step_size >= NEAR_FULL_STEP:
             return max(used / DAMPING_FACTOR, 1.0)
         return used
 
-    def step(self, model: Residuals, origin: Tensor, d: Tensor, reference: Tensor, state: State,
+    def step(self, residuals: ResidualMap, origin: Tensor, d: Tensor, reference: Tensor, state: State,
              acceleration: Tensor | None = None) -> tuple[Found, State]:
         """The step ``origin − α d`` (``+ ½ α² acceleration`` when given): ``α`` by the grid line search against the
         loss ``reference`` (at the current θ), or ``α = lr``. The search starts at the previous step's exponent."""
         if not self.line_search:
-            return Found(self.lr, model.losses(path(origin, d, acceleration, self.lr).unsqueeze(0))[0], True), state
-        found = grid_search(model.losses, origin, d, reference, self.exhaustive_search, state["grid_index"], acceleration)
+            return Found(self.lr, residuals.losses(path(origin, d, acceleration, self.lr).unsqueeze(0))[0], True), state
+        found = grid_search(residuals.losses, origin, d, reference, self.exhaustive_search, state["grid_index"], acceleration)
         improved = found.index >= 0
         return Found(found.step_size, found.loss, improved), ({**state, "grid_index": found.index} if improved else state)
 
 
-Update = Callable[[Natural, State, Tensor, Linearised, Residuals], tuple[Tensor, State, StepInfo]]
+Update = Callable[[Natural, State, Tensor, Linearised, ResidualMap], tuple[Tensor, State, StepInfo]]
 
 
 def with_adaptive_damping(update: Update) -> Update:
     """``update`` run with ``λ = damping · s`` from the state, storing the next scale ``s`` after it (when
-    ``adaptive_damping`` is on and the solver is a damped one)."""
+    ``adaptive_damping`` is on and the update solves with ``λ``, :meth:`Natural.solves_damped`)."""
 
     @functools.wraps(update)
-    def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
-        if not self.adaptive_damping or solvers.choose(self.solver, *lin.system_shape) in solvers.TRUNCATED:
-            return update(self, state, theta, lin, model)
+    def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        if not self.adaptive_damping or not self.solves_damped(state, lin):
+            return update(self, state, theta, lin, residuals)
         scale = state.get("damping_scale", 1.0)
         scaled = dataclasses.replace(self, damping=self.damping * scale, adaptive_damping=False)
-        new_theta, new_state, info = update(scaled, state, theta, lin, model)
+        new_theta, new_state, info = update(scaled, state, theta, lin, residuals)
         return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin, scale)}, info
 
     return adapted

@@ -12,16 +12,17 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from .base import Natural, Residuals, State, StepInfo
+from ..residual_map import ResidualMap
+from .base import Natural, State, StepInfo
 
 
 @dataclass(frozen=True)
 class ENGD(Natural):
     """The natural gradient without momentum (the baseline)."""
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         apply, used = self.pseudo_inverse(lin)
         d = solvers.check_finite(apply(lin.residual))
-        found, state = self.step(model, theta, d, lin.loss, state)
+        found, state = self.step(residuals, theta, d, lin.loss, state)
         alpha = found.step_size if found.improved else 0.0
         return theta - alpha * d, state, StepInfo(alpha, used, found.loss if found.improved else lin.loss)

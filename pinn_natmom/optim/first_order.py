@@ -1,7 +1,7 @@
 """First-order baselines on the same residuals: Adam and L-BFGS (torch.optim's, with the strong Wolfe line search).
 
 Neither forms the Jacobian: each step takes ``(L, ∇L)`` from one reverse pass. The loss they report for a step is the
-loss at the parameters where the gradient was taken (no extra evaluation at the new parameters).
+loss at the new parameters (one forward pass more), as for every other optimizer.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import torch
 from torch import Tensor
 
 from ..linearise import Linearised
-from .base import Residuals, State, StepInfo
+from ..residual_map import ResidualMap
+from .base import Regularisation, State, StepInfo
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,15 @@ class Adam:
     def init(self, theta: Tensor) -> State:
         return {"m": torch.zeros_like(theta), "v": torch.zeros_like(theta), "t": 0}
 
-    def update(self, state: State, theta: Tensor, lin: Linearised | None, model: Residuals) -> tuple[Tensor, State, StepInfo]:
-        loss, g = model.loss_and_gradient(theta)
+    def update(self, state: State, theta: Tensor, lin: Linearised | None, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        _, g = residuals.loss_and_gradient(theta)
         t = state["t"] + 1
         m = self.beta1 * state["m"] + (1 - self.beta1) * g
         v = self.beta2 * state["v"] + (1 - self.beta2) * g * g
         m_hat, v_hat = m / (1 - self.beta1**t), v / (1 - self.beta2**t)
         new_theta = theta - self.lr * m_hat / (v_hat.sqrt() + self.eps)
-        return new_theta, {"m": m, "v": v, "t": t}, StepInfo(self.lr, 0.0, loss)
+        info = StepInfo(self.lr, Regularisation(), residuals.losses(new_theta.unsqueeze(0))[0])
+        return new_theta, {"m": m, "v": v, "t": t}, info
 
 
 @dataclass(frozen=True)
@@ -71,18 +73,20 @@ class LBFGS:
     def init(self, theta: Tensor) -> State:
         return {}
 
-    def update(self, state: State, theta: Tensor, lin: Linearised | None, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def update(self, state: State, theta: Tensor, lin: Linearised | None, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         param = theta.detach().clone().requires_grad_(True)
         optimizer = torch.optim.LBFGS([param], lr=self.lr, max_iter=self.max_iter, history_size=self.history_size,
                                       tolerance_grad=1e-30, tolerance_change=1e-30, line_search_fn="strong_wolfe")
-        if "lbfgs" in state and state.get("version") == model.version:
+        if "lbfgs" in state and state.get("version") == residuals.version:
             optimizer.load_state_dict(state["lbfgs"])
 
         def closure() -> Tensor:
-            loss, grad = model.loss_and_gradient(param.detach())
+            loss, grad = residuals.loss_and_gradient(param.detach())
             param.grad = grad
             return loss
 
-        loss = optimizer.step(closure)
+        optimizer.step(closure)
         step_size = float(optimizer.state[param].get("t", self.lr))
-        return param.detach(), {"lbfgs": optimizer.state_dict(), "version": model.version}, StepInfo(step_size, 0.0, loss)
+        new_theta = param.detach()
+        info = StepInfo(step_size, Regularisation(), residuals.losses(new_theta.unsqueeze(0))[0])
+        return new_theta, {"lbfgs": optimizer.state_dict(), "version": residuals.version}, info

@@ -39,7 +39,8 @@ from torch import Tensor
 from .. import solvers
 from ..linearise import Linearised
 from ..linesearch import path
-from .base import Natural, Residuals, State, StepInfo
+from ..residual_map import ResidualMap
+from .base import Natural, Regularisation, State, StepInfo
 
 DIFFERENCE_STEP = 0.1
 """``h`` of the central difference for ``r_vv``, in units of the step ``v`` (so ``h v`` is a tenth of a full step)."""
@@ -54,32 +55,33 @@ def damped_solver(name: str, n_rows: int, n_params: int) -> str:
     return "dense" if n_rows >= n_params else "woodbury"
 
 
-def acceleration(model: Residuals, theta: Tensor, d: Tensor, residual: Tensor, apply: solvers.Apply,
+def acceleration(residuals: ResidualMap, theta: Tensor, d: Tensor, residual: Tensor, apply: solvers.Apply,
                  h: float = DIFFERENCE_STEP) -> Tensor:
     """``a = −J⁺ r_vv`` for the velocity ``v = −d``, with ``r_vv`` by the central difference of the module docstring
     (two residual evaluations)."""
-    second = (model.residual(theta - h * d) - 2.0 * residual + model.residual(theta + h * d)) / h**2
+    second = (residuals.residual(theta - h * d) - 2.0 * residual + residuals.residual(theta + h * d)) / h**2
     return -solvers.check_finite(apply(second))
 
 
-def damped_pseudo_inverse(optimizer: Natural, lin: Linearised) -> tuple[solvers.Apply, float]:
-    """``(rhs ↦ J⁺ rhs, λ_used)`` by :func:`damped_solver` for ``optimizer``'s solver, with its damping and options,
+def damped_pseudo_inverse(optimizer: Natural, lin: Linearised) -> tuple[solvers.Apply, Regularisation]:
+    """``(rhs ↦ J⁺ rhs, λ used)`` by :func:`damped_solver` for ``optimizer``'s solver, with its damping and options,
     refined where the solver can be."""
     name = damped_solver(optimizer.solver, *lin.system_shape)
     options: dict[str, int | bool] = {**optimizer.solver_options(name)}
     if "refine" in solvers.OPTIONS.get(name, frozenset()):
         options["refine"] = True
-    return solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows, **options)
+    apply, used = solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows, **options)
+    return apply, Regularisation(damping=used)
 
 
 def geodesic_step(optimizer: Natural, state: State, theta: Tensor, lin: Linearised,
-                  model: Residuals) -> tuple[Tensor, State, StepInfo]:
+                  residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
     """One step along ``θ − α d + ½ α² a`` (``d = J⁺ r`` and ``a`` from :func:`damped_pseudo_inverse`), ``α`` by
     ``optimizer``'s line search on the path; ``θ`` unchanged when no step lowers the loss."""
     apply, used = damped_pseudo_inverse(optimizer, lin)
     d = solvers.check_finite(apply(lin.residual))
-    bend = acceleration(model, theta, d, lin.residual, apply)
-    found, state = optimizer.step(model, theta, d, lin.loss, state, bend)
+    bend = acceleration(residuals, theta, d, lin.residual, apply)
+    found, state = optimizer.step(residuals, theta, d, lin.loss, state, bend)
     if not found.improved:
         return theta, state, StepInfo(0.0, used, lin.loss)
     return path(theta, d, bend, found.step_size), state, StepInfo(found.step_size, used, found.loss)
@@ -89,5 +91,9 @@ def geodesic_step(optimizer: Natural, state: State, theta: Tensor, lin: Linearis
 class GeodesicENGD(Natural):
     """ENGD along the geodesic path ``θ − α d + ½ α² a``, ``α`` by the line search on the path (no momentum)."""
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
-        return geodesic_step(self, state, theta, lin, model)
+    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        return geodesic_step(self, state, theta, lin, residuals)
+
+    def solves_damped(self, state: State, lin: Linearised) -> bool:
+        """The geodesic path always solves with ``λ`` (:func:`damped_solver`)."""
+        return True

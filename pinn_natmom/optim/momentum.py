@@ -41,7 +41,8 @@ from torch import Tensor
 from .. import solvers
 from ..linearise import Linearised
 from ..linesearch import path
-from .base import Natural, Residuals, State, StepInfo, stack_columns
+from ..residual_map import ResidualMap
+from .base import Natural, State, StepInfo, stack_columns
 from .geodesic import DIFFERENCE_STEP, acceleration, geodesic_step
 
 
@@ -49,14 +50,14 @@ from .geodesic import DIFFERENCE_STEP, acceleration, geodesic_step
 class _ShiftedNatural(Natural):
     """``θ_{k+1} = θ_k + shift − α d_k``, with ``shift`` from the momentum and a restart when it does not pay."""
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         apply, used = self.pseudo_inverse(lin)
-        d, shift = self.directions(apply, state, theta, lin, model)
+        d, shift = self.directions(apply, state, theta, lin, residuals)
         restarted = False
-        found, state = self.step(model, theta + shift if shift is not None else theta, d, lin.loss, state)
+        found, state = self.step(residuals, theta + shift if shift is not None else theta, d, lin.loss, state)
         if shift is not None and not found.improved and self.line_search:
             d = solvers.check_finite(apply(lin.residual)) if self.rebuilds_direction else d
-            found, state = self.step(model, theta, d, lin.loss, state)
+            found, state = self.step(residuals, theta, d, lin.loss, state)
             shift, restarted = None, True
         if found.improved:
             new_theta = (theta if shift is None else theta + shift) - found.step_size * d
@@ -64,28 +65,28 @@ class _ShiftedNatural(Natural):
             new_theta = theta
         info = StepInfo(found.step_size if found.improved else 0.0, used, found.loss if found.improved else lin.loss,
                         restarted)
-        return new_theta, self.remember(state, theta, new_theta, lin, model), info
+        return new_theta, self.remember(state, theta, new_theta, lin, residuals), info
 
     rebuilds_direction = False
 
-    def directions(self, apply, state, theta, lin, model) -> tuple[Tensor, Tensor | None]:
+    def directions(self, apply, state, theta, lin, residuals) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError
 
-    def remember(self, state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, model: Residuals) -> State:
-        return remember_step(state, theta, new_theta, lin, model)
+    def remember(self, state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, residuals: ResidualMap) -> State:
+        return remember_step(state, theta, new_theta, lin, residuals)
 
 
 @dataclass(frozen=True)
 class _ProjectedHeavyBall(_ShiftedNatural):
     """``p_k = J_k⁺(β u_{k−1} − α r_k)`` for a function-space velocity ``u_{k−1}`` given by :meth:`velocity`."""
 
-    def directions(self, apply, state, theta, lin, model):
+    def directions(self, apply, state, theta, lin, residuals):
         if not (self.momentum > 0 and "step" in state):
             return solvers.check_finite(apply(lin.residual)), None
-        both = solvers.check_finite(apply(stack_columns(lin.residual, self.velocity(state, lin, model))))
+        both = solvers.check_finite(apply(stack_columns(lin.residual, self.velocity(state, lin, residuals))))
         return both[:, 0], self.momentum * both[:, 1]
 
-    def velocity(self, state: State, lin: Linearised, model: Residuals) -> Tensor:
+    def velocity(self, state: State, lin: Linearised, residuals: ResidualMap) -> Tensor:
         raise NotImplementedError
 
 
@@ -95,13 +96,13 @@ class NaturalHeavyBall(_ProjectedHeavyBall):
 
     momentum: float = 0.3
 
-    def velocity(self, state, lin, model):
-        if state["version"] == model.version:
+    def velocity(self, state, lin, residuals):
+        if state["version"] == residuals.version:
             return state["velocity"]
-        return model.tangent(state["theta"], state["step"])
+        return residuals.tangent(state["theta"], state["step"])
 
-    def remember(self, state, theta, new_theta, lin, model):
-        remembered = super().remember(state, theta, new_theta, lin, model)
+    def remember(self, state, theta, new_theta, lin, residuals):
+        remembered = super().remember(state, theta, new_theta, lin, residuals)
         return {**remembered, "velocity": lin.jacobian @ remembered["step"]}
 
 
@@ -111,8 +112,8 @@ class NaturalHeavyBallDifference(_ProjectedHeavyBall):
 
     momentum: float = 0.3
 
-    def velocity(self, state, lin, model):
-        return lin.residual - previous_residual(state, model)
+    def velocity(self, state, lin, residuals):
+        return lin.residual - previous_residual(state, residuals)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class QuasiNaturalHeavyBall(_ShiftedNatural):
 
     momentum: float = 0.3
 
-    def directions(self, apply, state, theta, lin, model):
+    def directions(self, apply, state, theta, lin, residuals):
         d = solvers.check_finite(apply(lin.residual))
         shift = self.momentum * state["step"] if self.momentum > 0 and "step" in state else None
         return d, shift
@@ -135,11 +136,11 @@ class NaturalNesterov(_ShiftedNatural):
 
     rebuilds_direction = True
 
-    def directions(self, apply, state, theta, lin, model):
+    def directions(self, apply, state, theta, lin, residuals):
         if not (self.momentum > 0 and "step" in state):
             return solvers.check_finite(apply(lin.residual)), None
-        shift = self.momentum * solvers.check_finite(apply(lin.residual - previous_residual(state, model)))
-        return solvers.check_finite(apply(model.residual(theta + shift))), shift
+        shift = self.momentum * solvers.check_finite(apply(lin.residual - previous_residual(state, residuals)))
+        return solvers.check_finite(apply(residuals.residual(theta + shift))), shift
 
 
 FLOOR_LOSS_RATIO = 1e-10
@@ -159,38 +160,42 @@ class NaturalAuto(Natural):
 
     momentum: float = 0.6
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         if state.get("geodesic", False):
-            return self.geodesic_update(state, theta, lin, model)
+            return self.geodesic_update(state, theta, lin, residuals)
         apply, used = self.pseudo_inverse(lin)
         ahead = None
         if "step" not in state:
             d = modelled = solvers.check_finite(apply(lin.residual))
         else:
-            both = solvers.check_finite(apply(stack_columns(lin.residual, lin.residual - previous_residual(state, model))))
+            both = solvers.check_finite(apply(stack_columns(lin.residual, lin.residual - previous_residual(state, residuals))))
             d = both[:, 0]
             a, b = optimal_coefficients(lin, d, state["step"])
             modelled = a * d - b * state["step"]
             if self.momentum > 0:
                 ahead = theta + self.momentum * both[:, 1]
-        bend = acceleration(model, theta, modelled, lin.residual, apply, DIFFERENCE_STEP * self.last_step_size(state))
+        bend = acceleration(residuals, theta, modelled, lin.residual, apply, DIFFERENCE_STEP * self.last_step_size(state))
         candidates: list[tuple[Tensor, Tensor, Tensor | None]] = [(theta, modelled, bend)]
         if ahead is not None:
-            candidates.append((ahead, solvers.check_finite(apply(model.residual(ahead))), None))
+            candidates.append((ahead, solvers.check_finite(apply(residuals.residual(ahead))), None))
         (found, searched), origin, direction, bend = min(
-            ((self.step(model, origin, direction, lin.loss, state, bend), origin, direction, bend)
+            ((self.step(residuals, origin, direction, lin.loss, state, bend), origin, direction, bend)
              for origin, direction, bend in candidates),
             key=lambda result: float(result[0][0].loss) if result[0][0].improved else math.inf)
         restarted = "step" in state and not found.improved and self.line_search
         if restarted:
-            (found, searched), origin, direction, bend = self.step(model, theta, d, lin.loss, state), theta, d, None
+            (found, searched), origin, direction, bend = self.step(residuals, theta, d, lin.loss, state), theta, d, None
         new_theta = path(origin, direction, bend, found.step_size) if found.improved else theta
         info = StepInfo(found.step_size if found.improved else 0.0, used, found.loss if found.improved else lin.loss,
                         restarted)
         first = state.get("first_loss", float(lin.loss))
         floor = float(lin.loss) < FLOOR_LOSS_RATIO * first and float(info.loss) > CREEP_RATIO * float(lin.loss)
-        remembered = remember_step(searched, theta, new_theta, lin, model)
+        remembered = remember_step(searched, theta, new_theta, lin, residuals)
         return new_theta, {**remembered, "first_loss": first, "geodesic": floor}, info
+
+    def solves_damped(self, state: State, lin: Linearised) -> bool:
+        """At the floor the geodesic path solves with ``λ``; before it, the configured solver decides."""
+        return state.get("geodesic", False) or super().solves_damped(state, lin)
 
     def last_step_size(self, state: State) -> float:
         """The step size of the last searched step, ``2^{−j}`` of the grid (the state's ``"grid_index"``), or ``lr``
@@ -198,20 +203,20 @@ class NaturalAuto(Natural):
         return 2.0 ** -state["grid_index"] if self.line_search else self.lr
 
     def geodesic_update(self, state: State, theta: Tensor, lin: Linearised,
-                        model: Residuals) -> tuple[Tensor, State, StepInfo]:
+                        residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         """The step at the floor: the geodesic path alone, searched from ``θ_k``."""
-        new_theta, searched, info = geodesic_step(self, state, theta, lin, model)
-        return new_theta, remember_step(searched, theta, new_theta, lin, model), info
+        new_theta, searched, info = geodesic_step(self, state, theta, lin, residuals)
+        return new_theta, remember_step(searched, theta, new_theta, lin, residuals), info
 
 
-def remember_step(state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, model: Residuals) -> State:
+def remember_step(state: State, theta: Tensor, new_theta: Tensor, lin: Linearised, residuals: ResidualMap) -> State:
     """``state`` with what the next step needs: ``θ_k``, ``p_k = θ_{k+1} − θ_k``, ``r_k`` and the points' version."""
-    return {**state, "theta": theta, "step": new_theta - theta, "residual": lin.residual, "version": model.version}
+    return {**state, "theta": theta, "step": new_theta - theta, "residual": lin.residual, "version": residuals.version}
 
 
-def previous_residual(state: State, model: Residuals) -> Tensor:
+def previous_residual(state: State, residuals: ResidualMap) -> Tensor:
     """``r(θ_{k−1})`` on the current points: stored while the points stay, else evaluated again."""
-    return state["residual"] if state["version"] == model.version else model.residual(state["theta"])
+    return state["residual"] if state["version"] == residuals.version else residuals.residual(state["theta"])
 
 
 def optimal_coefficients(lin: Linearised, d: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:

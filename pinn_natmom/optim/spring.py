@@ -14,7 +14,8 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from .base import Natural, Residuals, State, StepInfo, stack_columns
+from ..residual_map import ResidualMap
+from .base import Natural, State, StepInfo, stack_columns
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class SPRING(Natural):
         if not self.norm_cap > 0:
             raise ValueError(f"norm cap must be > 0, got {self.norm_cap}")
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, model: Residuals) -> tuple[Tensor, State, StepInfo]:
+    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         apply, used = self.pseudo_inverse(lin)
         previous = state.get("phi")
         if previous is None or self.momentum == 0:
@@ -38,11 +39,11 @@ class SPRING(Natural):
             both = solvers.check_finite(apply(stack_columns(lin.residual, lin.jacobian @ previous)))
             phi = self.momentum * previous - both[:, 0] - self.momentum * both[:, 1]
         if self.line_search:
-            found, state = self.step(model, theta, -phi, lin.loss, state)
+            found, state = self.step(residuals, theta, -phi, lin.loss, state)
             scale, loss = (found.step_size, found.loss) if found.improved else (0.0, lin.loss)
         else:
             capped = torch.clamp(self.norm_cap**0.5 / phi.norm(), max=self.lr)
-            loss = model.losses((theta + capped * phi).unsqueeze(0))[0]
+            loss = residuals.losses((theta + capped * phi).unsqueeze(0))[0]
             scale = float(capped)
         kept = {**state, "phi": phi} if scale > 0 else {k: v for k, v in state.items() if k != "phi"}
         return theta + scale * phi, kept, StepInfo(scale, used, loss, restarted=scale == 0)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .model import MLP
+from .network import MLP
 from .problem import Problem
 
 
 @dataclass(frozen=True)
-class Evaluator:
+class ExactError:
     """Fixed evaluation points ``x`` and exact values ``u*(x)``, precomputed once in the run's dtype."""
 
     x: Tensor
@@ -30,7 +30,7 @@ class Evaluator:
     @classmethod
     def for_problem(
         cls, problem: Problem, n: int, seed: int, dtype: torch.dtype, device: torch.device
-    ) -> Evaluator | None:
+    ) -> ExactError | None:
         """Draw ``n`` points with their own seed; ``None`` when the problem has no exact solution."""
         if problem.exact is None:
             return None

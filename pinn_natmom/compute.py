@@ -1,7 +1,8 @@
-"""The per-step network work — linearisation, batched losses, error — run eagerly or replayed from CUDA graphs.
+"""The per-step network work of a run — linearisation ``(r, J)``, batched losses, the gradient, the error — behind
+one seam (:class:`Compute`), run eagerly, replayed from CUDA graphs, or with a float32 Jacobian.
 
 A step launches a few hundred small kernels (forward Laplacian, reverse pass, per-layer outer products, the line
-search's batched forward passes); on a GPU their launch cost exceeds their run time. :class:`GraphedEvaluations`
+search's batched forward passes); on a GPU their launch cost exceeds their run time. :class:`GraphedCompute`
 captures each fixed-shape computation once into a CUDA graph with static input buffers (θ, the points and their
 data) and replays it: inputs are copied into the buffers, one launch runs the whole computation. The Jacobian it
 returns lives in the graph's buffer and is overwritten by the next linearisation; residuals and losses are copies.
@@ -15,26 +16,28 @@ from typing import Protocol, TypeVar
 import torch
 from torch import Tensor
 
-from .evaluate import Evaluator
+from .exact_error import ExactError
 from .linearise import Linearised, Points, batched_losses, linearise, loss_and_gradient, residual_vector
-from .model import MLP
+from .network import MLP
 from .problem import Collocation, Problem
 
 T = TypeVar("T")
 
 
-class Evaluations(Protocol):
+class Compute(Protocol):
+    """The network work a training step asks for, on the points given."""
+
     def linearise(self, theta: Tensor, points: Points) -> Linearised: ...
 
     def losses(self, thetas: Tensor, points: Points) -> Tensor: ...
 
-    def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor: ...
+    def abs_error(self, exact_error: ExactError, theta: Tensor) -> Tensor: ...
 
     def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]: ...
 
 
 @dataclass(frozen=True)
-class EagerEvaluations:
+class EagerCompute:
     """:func:`linearise` and :func:`batched_losses`, called directly."""
 
     mlp: MLP
@@ -47,14 +50,14 @@ class EagerEvaluations:
     def losses(self, thetas: Tensor, points: Points) -> Tensor:
         return batched_losses(self.mlp, self.problem, thetas, points)
 
-    def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
-        return evaluator.abs_error(self.mlp, theta)
+    def abs_error(self, exact_error: ExactError, theta: Tensor) -> Tensor:
+        return exact_error.abs_error(self.mlp, theta)
 
     def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
         return loss_and_gradient(self.mlp, self.problem, theta, points)
 
 
-class GraphedEvaluations:
+class GraphedCompute:
     """The same computations replayed from CUDA graphs, captured on first use for every input shape."""
 
     def __init__(self, mlp: MLP, problem: Problem) -> None:
@@ -63,7 +66,7 @@ class GraphedEvaluations:
         self._bound: Points | None = None
         self._linearise: tuple[torch.cuda.CUDAGraph, Tensor, Linearised] | None = None
         self._losses: dict[int, tuple[torch.cuda.CUDAGraph, Tensor, Tensor]] = {}
-        self._errors: dict[int, tuple[Evaluator, torch.cuda.CUDAGraph, Tensor, Tensor]] = {}
+        self._errors: dict[int, tuple[ExactError, torch.cuda.CUDAGraph, Tensor, Tensor]] = {}
         self._signature: tuple | None = None
 
     def linearise(self, theta: Tensor, points: Points) -> Linearised:
@@ -92,12 +95,12 @@ class GraphedEvaluations:
         graph.replay()
         return out[:k].clone()
 
-    def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
-        key = id(evaluator)  # unique while the evaluator is held in the cache below
+    def abs_error(self, exact_error: ExactError, theta: Tensor) -> Tensor:
+        key = id(exact_error)  # unique while the exact_error is held in the cache below
         if key not in self._errors:
             static_theta = theta.detach().clone()
-            graph, out = _capture(lambda: evaluator.abs_error(self.mlp, static_theta))
-            self._errors[key] = evaluator, graph, static_theta, out
+            graph, out = _capture(lambda: exact_error.abs_error(self.mlp, static_theta))
+            self._errors[key] = exact_error, graph, static_theta, out
         _, graph, static_theta, out = self._errors[key]
         static_theta.copy_(theta)
         graph.replay()
@@ -126,7 +129,7 @@ class GraphedEvaluations:
         self._bound = points
 
 
-class MixedPrecisionEvaluations:
+class MixedPrecisionCompute:
     """``J`` built in float32 and returned in float64; ``r``, the losses and the errors computed in float64.
 
     ``r(θ)`` comes from a float64 forward pass, so the fixed points of the Gauss–Newton iteration ``Jᵀr = 0`` and the
@@ -134,7 +137,7 @@ class MixedPrecisionEvaluations:
     rounding of ``J`` (relative ``≈ 6·10⁻⁸``, or ``≈ 5·10⁻⁴`` where the user lets float32 products use TF32).
     """
 
-    def __init__(self, full: Evaluations, low: Evaluations, mlp: MLP, problem: Problem) -> None:
+    def __init__(self, full: Compute, low: Compute, mlp: MLP, problem: Problem) -> None:
         self.full, self.low, self.mlp, self.problem = full, low, mlp, problem
         self._points: tuple[Points, Points] | None = None
 
@@ -147,8 +150,8 @@ class MixedPrecisionEvaluations:
     def losses(self, thetas: Tensor, points: Points) -> Tensor:
         return self.full.losses(thetas, points)
 
-    def abs_error(self, evaluator: Evaluator, theta: Tensor) -> Tensor:
-        return self.full.abs_error(evaluator, theta)
+    def abs_error(self, exact_error: ExactError, theta: Tensor) -> Tensor:
+        return self.full.abs_error(exact_error, theta)
 
     def loss_and_gradient(self, theta: Tensor, points: Points) -> tuple[Tensor, Tensor]:
         return self.full.loss_and_gradient(theta, points)
@@ -162,16 +165,16 @@ class MixedPrecisionEvaluations:
         return self._points[1]
 
 
-def make_evaluations(mlp: MLP, problem: Problem, method: str, device: torch.device, cuda_graphs: bool,
-                     mixed_precision: bool = False) -> Evaluations:
+def make_compute(mlp: MLP, problem: Problem, method: str, device: torch.device, cuda_graphs: bool,
+                     mixed_precision: bool = False) -> Compute:
     """Graphs on a CUDA device with the forward Jacobian when ``cuda_graphs``; eager otherwise; with
-    ``mixed_precision``, a float32 Jacobian (:class:`MixedPrecisionEvaluations`)."""
-    def plain() -> Evaluations:
+    ``mixed_precision``, a float32 Jacobian (:class:`MixedPrecisionCompute`)."""
+    def plain() -> Compute:
         if cuda_graphs and device.type == "cuda" and method == "forward":
-            return GraphedEvaluations(mlp, problem)
-        return EagerEvaluations(mlp, problem, method)
+            return GraphedCompute(mlp, problem)
+        return EagerCompute(mlp, problem, method)
 
-    return MixedPrecisionEvaluations(plain(), plain(), mlp, problem) if mixed_precision else plain()
+    return MixedPrecisionCompute(plain(), plain(), mlp, problem) if mixed_precision else plain()
 
 
 def _clone(t: Tensor | None) -> Tensor | None:
@@ -190,28 +193,3 @@ def _capture(fn: Callable[[], T]) -> tuple[torch.cuda.CUDAGraph, T]:
     with torch.cuda.graph(graph):
         out = fn()
     return graph, out
-
-
-@dataclass(frozen=True)
-class PointResiduals:
-    """The residual map on one set of points (``version`` counts the resamplings), as optimizers query it."""
-
-    mlp: MLP
-    problem: Problem
-    points: Points
-    evaluations: Evaluations
-    version: int
-
-    def losses(self, thetas: Tensor) -> Tensor:
-        return self.evaluations.losses(thetas, self.points)
-
-    def residual(self, theta: Tensor) -> Tensor:
-        with torch.no_grad():
-            return residual_vector(self.mlp, self.problem, theta, self.points)
-
-    def tangent(self, theta: Tensor, v: Tensor) -> Tensor:
-        """``J(θ) v`` by forward-mode differentiation through the forward Laplacian."""
-        return torch.func.jvp(lambda t: residual_vector(self.mlp, self.problem, t, self.points), (theta,), (v,))[1]
-
-    def loss_and_gradient(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        return self.evaluations.loss_and_gradient(theta, self.points)

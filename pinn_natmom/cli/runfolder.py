@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from .train import COMMUNICATION_COLUMN, HISTORY_COLUMNS, Snapshot, to_device
+from ..state import to_device
+from ..train import COMMUNICATION_COLUMN, HISTORY_COLUMNS, Snapshot
 
 CONFIG, HISTORY, METRICS = "config.json", "history.csv", "metrics.json"
 CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.pt", "checkpoint-previous.pt"

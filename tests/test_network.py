@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pinn_natmom.model import MLP, tanh_in_place
+from pinn_natmom.network import MLP, tanh_in_place
 
 
 def test_parameter_count_and_layout():
