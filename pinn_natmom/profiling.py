@@ -10,10 +10,7 @@ forward-Laplacian channels (:func:`pinn_natmom.diffops.channel_count`), ``N = Σ
 
 - Jacobian: forward jet, reverse pass to the layer outputs, per-layer outer products: ``3 · 2 C_t N_t M`` FLOPs; bytes
   ``N P s`` (J written once) plus the traced channels written and read once, ``2 C_t N_t Σ_ℓ (i_ℓ + o_ℓ) s``.
-- Kernel ``J Jᵀ`` (``N < P``): ``2 N² P`` FLOPs, ``(N P + N²) s`` bytes; Gram ``JᵀJ``: ``2 N P²``, ``(N P + P²) s``.
-- Cholesky solve of the ``n × n`` system (``n`` the smaller side) and the product back to parameters:
-  ``n³/3 + 2n² + 2NP`` FLOPs, ``(2n² + NP) s`` bytes. Symmetric eigensolver instead: ``(10/3) n³`` FLOPs
-  (tridiagonal reduction ``4n³/3`` plus back-transformation ``2n³``).
+- The direction solve: the solver's own cost model (:func:`pinn_natmom.solvers.cost`).
 - Line search over ``K`` step sizes: ``2 K C_t N_t M`` FLOPs; activations written and read once, ``2 K C_t N_t Σ_ℓ o_ℓ s``.
 - Error evaluation on ``n_e`` points (values only): ``2 n_e M`` FLOPs, ``2 n_e Σ_ℓ o_ℓ s`` bytes.
 """
@@ -21,12 +18,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 
+from . import solvers
+from .diffops import channel_count
 from .network import MLP
+from .problem import Problem
 
 
 def synchronize(device: torch.device) -> None:
@@ -98,30 +98,31 @@ def _layer_sums(mlp: MLP) -> tuple[int, int, int]:
     return sum(i * o for i, o in shapes), sum(i + o for i, o in shapes), sum(o for _, o in shapes)
 
 
-def jacobian_work(mlp: MLP, rows: Sequence[tuple[int, int]], itemsize: int) -> Work:
-    """``rows``: ``(N_t, C_t)`` per term."""
+def _rows(problem: Problem, n_points: Mapping[str, int]) -> list[tuple[int, int]]:
+    """``(N_t, C_t)`` per term: its points and its forward-Laplacian channels."""
+    return [(n_points[t.name], channel_count(problem.dim, t.needs)) for t in problem.terms]
+
+
+def jacobian_work(mlp: MLP, problem: Problem, n_points: Mapping[str, int], itemsize: int) -> Work:
+    """Building ``r`` and ``J`` on ``n_points`` points per term."""
     m, io, _ = _layer_sums(mlp)
+    rows = _rows(problem, n_points)
     n = sum(count for count, _ in rows)
     flops = sum(6.0 * c * count * m for count, c in rows)
     nbytes = (n * mlp.num_params + sum(2.0 * c * count * io for count, c in rows)) * itemsize
     return Work(flops, nbytes)
 
 
-def kernel_work(n_rows: int, n_params: int, itemsize: int) -> Work:
-    """``J Jᵀ`` when ``N < P``, else ``JᵀJ``."""
-    small = min(n_rows, n_params)
-    return Work(2.0 * small * small * max(n_rows, n_params), (n_rows * n_params + small * small) * itemsize)
+def solve_work(solver: str, n_rows: int, n_params: int, itemsize: int, **options: object) -> Work:
+    """One direction solve, from the solver's cost model (:func:`pinn_natmom.solvers.cost`)."""
+    cost = solvers.cost(solver, n_rows, n_params, itemsize, **options)
+    return Work(cost.flops, cost.traffic)
 
 
-def solve_work(n_rows: int, n_params: int, itemsize: int, eigen: bool = False) -> Work:
-    """Cholesky (or symmetric eigensolver) of the smaller ``n × n`` system and the product back to parameters."""
-    n = min(n_rows, n_params)
-    factor = (10.0 / 3.0) * n**3 if eigen else n**3 / 3.0
-    return Work(factor + 2.0 * n * n + 2.0 * n_rows * n_params, (2.0 * n * n + n_rows * n_params) * itemsize)
-
-
-def line_search_work(mlp: MLP, rows: Sequence[tuple[int, int]], candidates: int, itemsize: int) -> Work:
+def line_search_work(mlp: MLP, problem: Problem, n_points: Mapping[str, int], candidates: int, itemsize: int) -> Work:
+    """The losses of ``candidates`` step sizes in one batched pass."""
     m, _, outs = _layer_sums(mlp)
+    rows = _rows(problem, n_points)
     return Work(
         sum(2.0 * candidates * c * count * m for count, c in rows),
         sum(2.0 * candidates * c * count * outs for count, c in rows) * itemsize,
@@ -129,5 +130,6 @@ def line_search_work(mlp: MLP, rows: Sequence[tuple[int, int]], candidates: int,
 
 
 def evaluation_work(mlp: MLP, n_eval: int, itemsize: int) -> Work:
+    """The error on ``n_eval`` points (values only)."""
     m, _, outs = _layer_sums(mlp)
     return Work(2.0 * n_eval * m, 2.0 * n_eval * outs * itemsize)

@@ -17,9 +17,7 @@ from pathlib import Path
 import torch
 
 import pdes
-from pinn_natmom.linearise import linearise
-from pinn_natmom.network import MLP
-from pinn_natmom.train import sample_points
+import pinn_natmom
 
 CASES = [((64,), 900, 120), ((32, 32), 900, 120), ((64, 64), 900, 120)]
 
@@ -32,18 +30,18 @@ def main() -> None:
     problem = pdes.poisson(dim=2)
     rows = []
     for hidden, n_interior, n_boundary in CASES:
-        mlp = MLP.of(2, hidden)
-        generator = torch.Generator().manual_seed(0)
-        theta = mlp.init(generator)
-        points = sample_points(problem, {"interior": n_interior, "boundary": n_boundary}, generator, torch.float64, "cpu")
-        times: dict[str, list[float]] = {"forward": [], "reference": []}
-        for method in times:
-            linearise(mlp, problem, theta, points, method)
+        runs = {method: pinn_natmom.setup(problem, hidden=hidden, n_points={"interior": n_interior, "boundary": n_boundary},
+                                          jacobian=method, optimizer="engd", device="cpu")
+                for method in ("forward", "reference")}
+        times: dict[str, list[float]] = {method: [] for method in runs}
+        for run in runs.values():
+            run.linearise()
         for _ in range(args.repeats):
-            for method in times:
+            for method, run in runs.items():
                 start = time.perf_counter()
-                linearise(mlp, problem, theta, points, method)
+                run.linearise()
                 times[method].append(time.perf_counter() - start)
+        mlp = runs["forward"].network
         fast, ref = statistics.median(times["forward"]), statistics.median(times["reference"])
         rows.append({"hidden": "-".join(map(str, hidden)), "P": mlp.num_params, "N": n_interior + n_boundary,
                      "forward_s": f"{fast:.5f}", "reference_s": f"{ref:.5f}", "speedup": f"{ref / fast:.2f}",

@@ -4,7 +4,7 @@
                                     [--parts acceptance,accuracy,training,precision,grid]
 
 ``grid``: for every network of :data:`NETWORKS` (P = 257 … 116,865), every N of :data:`POINTS` (500 … 10,000) and every
-solver, the FLOPs and bytes of the solve are estimated first (:func:`estimate`; the rate is the measured float64
+solver, the time and bytes of the solve are estimated first (the solver's cost model, :func:`pinn_natmom.solvers.cost`; the rate is the measured float64
 matrix-product rate of :func:`pinn_natmom.profiling.measure_ceilings`); a configuration whose estimate exceeds the time
 budget or the memory limit is recorded as skipped. The others run each in a fresh subprocess that builds the Jacobian
 of the Poisson problem on ``[0, 1]^d`` (interior : boundary points = 6 : 1), resets the peak resident set size
@@ -43,16 +43,13 @@ from pathlib import Path
 import torch
 
 import pdes
-from pinn_natmom import api, profiling, solvers
+import pinn_natmom
+from pinn_natmom import profiling, solvers
 from pinn_natmom.cli.reports import cpu_model, markdown_table, read_csv, write_csv
-from pinn_natmom.compute import make_compute
-from pinn_natmom.diffops import channel_count
 from pinn_natmom.network import MLP
-from pinn_natmom.optim import ENGD
-from pinn_natmom.residual_map import NetworkResidualMap
 from pinn_natmom.solvers.nystrom import SKETCH_SIZE
 from pinn_natmom.solvers.nystrom_pcg import CG_STEPS
-from pinn_natmom.train import first_reached, sample_points
+from pinn_natmom.train import Trainer, first_reached
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,52 +59,21 @@ POINTS = (500, 1000, 2000, 3500, 5000, 10_000)
 SOLVER_LIST = ("dense", "woodbury", "pinv", "svd", "nystrom", "nystrom-pcg")
 ACCEPTANCE_NETWORK = (5, (64, 64, 48, 48))
 DAMPING = 1e-8
-FACTORISATION_SLOWDOWN = {"cholesky": 2.0, "eigen": 6.0, "svd": 8.0}
-"""How much slower than a matrix product (per FLOP) each factorisation is taken to run, for the skip estimates."""
 GIB = 2**30
 TRAINING_COMMAND = ("scripts/solve.py --pde poisson --dim 5 --hidden 64,64,48,48 --n-interior 3000 --n-boundary 500 "
                     "--resample-every 1 --solver woodbury --damping 1e-8 --steps 20 --quiet --out {out} --overwrite")
 
 
-def estimate(solver: str, n: int, p: int, sketch: int = SKETCH_SIZE, cg_steps: int = CG_STEPS) -> tuple[float, float]:
-    """``(matrix-product-equivalent FLOPs, bytes of the matrices formed, J included)`` of one solve.
-
-    Gram products of the lower triangle cost ``1.5 n² k``; a Cholesky ``n³/3``, a symmetric eigensolver ``(10/3) n³``,
-    an SVD of an ``n × n`` matrix ``26 n³``, each weighted by :data:`FACTORISATION_SLOWDOWN`; the Nyström sketch
-    ``4NPℓ + 1.5Pℓ² + 7Nℓ²`` (:mod:`pinn_natmom.solvers.nystrom`), a CG step ``4NP + 4Nℓ``.
-    """
-    small, large = min(n, p), max(n, p)
-    jacobian = 8.0 * n * p
-    slow = FACTORISATION_SLOWDOWN
-    if solver in ("dense", "woodbury"):
-        k = p if solver == "dense" else n
-        other = n if solver == "dense" else p
-        flops = 1.5 * k * k * other + slow["cholesky"] * k**3 / 3 + 4.0 * n * p
-        return flops, jacobian + 8.0 * 2 * k * k
-    if solver == "pinv":
-        return 1.5 * small * small * large + slow["eigen"] * 10 / 3 * small**3 + 4.0 * n * p, jacobian + 8.0 * 3 * small * small
-    if solver == "svd":
-        return 4.0 * large * small * small + slow["svd"] * 26.0 * small**3, 2 * jacobian + 8.0 * 4 * small * small
-    ell = min(sketch, n, p)
-    flops = (4.0 * n * p * ell + 1.5 * ell * ell * p + 7.0 * n * ell * ell
-             + slow["cholesky"] * 2 * ell**3 / 3 + slow["eigen"] * 10 / 3 * ell**3 + 4.0 * n * p)
-    if solver == "nystrom-pcg":
-        flops += cg_steps * (4.0 * n * p + 4.0 * n * ell)
-    return flops, jacobian + 8.0 * (5 * n * ell + p * ell + 4 * ell * ell)
-
-
-def build(dim: int, hidden: tuple[int, ...], n: int, seed: int = 0):
-    """``(J, r, θ, evaluations, points, model)`` of the Poisson problem on ``[0, 1]^dim`` with ``n`` points."""
-    problem = pdes.poisson(dim=dim)
-    mlp = MLP.of(dim, hidden)
-    generator = torch.Generator().manual_seed(seed)
-    theta = mlp.init(generator, torch.float64, torch.device("cpu"))
+def points_of(n: int) -> dict[str, int]:
+    """``n`` points, interior : boundary = 6 : 1."""
     boundary = max(n // 7, 1)
-    points = sample_points(problem, {"interior": n - boundary, "boundary": boundary}, generator, torch.float64,
-                           torch.device("cpu"))
-    evaluations = make_compute(mlp, problem, "forward", torch.device("cpu"), False)
-    lin = evaluations.linearise(theta, points)
-    return lin, theta, evaluations, points, NetworkResidualMap(mlp, problem, points, evaluations, 0), mlp, problem
+    return {"interior": n - boundary, "boundary": boundary}
+
+
+def build(dim: int, hidden: tuple[int, ...], n: int, **options: object) -> Trainer:
+    """The ``engd`` run of the Poisson problem on ``[0, 1]^dim`` with ``n`` points, set up as ``solve`` sets it up."""
+    return pinn_natmom.setup(pdes.poisson(dim=dim), hidden=hidden, n_points=points_of(n), optimizer="engd",
+                             device="cpu", steps=10**9, **options)
 
 
 def peak_rss_bytes() -> int:
@@ -124,7 +90,7 @@ def reset_peak_rss() -> None:
 
 def child_solve(spec: dict) -> dict:
     """Time one solve in this (fresh) process and measure its peak RSS."""
-    lin, *_ = build(spec["dim"], tuple(spec["hidden"]), spec["n"])
+    lin = build(spec["dim"], tuple(spec["hidden"]), spec["n"]).linearise()
     j, r = lin.jacobian.clone(), lin.residual.clone()
     del lin
     regulariser = solvers.DEFAULT_RCOND[spec["solver"]] if spec["solver"] in solvers.TRUNCATED else DAMPING
@@ -139,30 +105,27 @@ def child_solve(spec: dict) -> dict:
 def child_compare(spec: dict) -> dict:
     """Solves and whole ENGD steps of several solver variants ``(label, name, options)`` on one Jacobian, timed
     alternately in this process (the fastest of ``repeats``), and the relative difference of each direction from the
-    first variant's."""
-    lin, theta, evaluations, points, model, *_ = build(spec["dim"], tuple(spec["hidden"]), spec["n"])
+    first variant's. Each variant steps its own run from the same start; its first step is not timed, so that every
+    timed line search starts from the previous step's exponent."""
+    dim, hidden, n = spec["dim"], tuple(spec["hidden"]), spec["n"]
+    variants = spec["variants"]
+    trainers = {label: build(dim, hidden, n, solver=name, damping=DAMPING, **options) for label, name, options in variants}
+    lin = trainers[variants[0][0]].linearise()
     j, r = lin.jacobian.clone(), lin.residual.clone()
     del lin
-    variants = spec["variants"]
-    optimizers = {label: ENGD(solver=name, damping=DAMPING, **options) for label, name, options in variants}
     directions = {label: solvers.direction(name, j, r, DAMPING, **options)[0] for label, name, options in variants}
     reference = directions[variants[0][0]]
     solve_times: dict[str, list[float]] = {label: [] for label, *_ in variants}
     step_times: dict[str, list[float]] = {label: [] for label, *_ in variants}
-    first = optimizers[variants[0][0]]
-    state = first.update(first.init(theta), theta, evaluations.linearise(theta, points), model)[1]
-
-    def whole_step(label: str) -> None:
-        step_lin = evaluations.linearise(theta, points)
-        optimizers[label].update(state, theta, step_lin, model)[2].loss.item()
-
+    for trainer in trainers.values():
+        trainer.step()
     cpu = torch.device("cpu")
     for _ in range(spec["repeats"]):
         for label, name, options in variants:
             solve_times[label].append(profiling.median_time(
                 lambda name=name, options=options: solvers.direction(name, j, r, DAMPING, **options), cpu, 1, 0))
-            step_times[label].append(profiling.median_time(lambda label=label: whole_step(label), cpu, 1, 0))
-    jacobian_seconds = profiling.median_time(lambda: evaluations.linearise(theta, points), cpu, 3, 0)
+            step_times[label].append(profiling.median_time(trainers[label].step, cpu, 1, 0))
+    jacobian_seconds = profiling.median_time(trainers[variants[0][0]].linearise, cpu, 3, 0)
     return {label: {"solve_s": min(solve_times[label]), "step_s": min(step_times[label]), "jacobian_s": jacobian_seconds,
                     "rel_diff": float((directions[label] - reference).norm() / reference.norm())}
             for label, *_ in variants}
@@ -170,7 +133,7 @@ def child_compare(spec: dict) -> dict:
 
 def child_accuracy(spec: dict) -> dict:
     """Relative error against woodbury of nystrom for several ℓ, and of nystrom-pcg for several ℓ and CG step counts."""
-    lin, *_ = build(spec["dim"], tuple(spec["hidden"]), spec["n"])
+    lin = build(spec["dim"], tuple(spec["hidden"]), spec["n"]).linearise()
     j, r = lin.jacobian, lin.residual
     reference = solvers.direction("woodbury", j, r, DAMPING)[0]
     out = {}
@@ -206,19 +169,19 @@ def grid(rate: float, budget: float, memory: float, sketch: int) -> list[dict]:
         mlp = MLP.of(dim, hidden)
         p = mlp.num_params
         for n in POINTS:
-            rows_ct = [(n - max(n // 7, 1), channel_count(dim, frozenset({"laplacian"}))), (max(n // 7, 1), 1)]
-            build_bytes = profiling.jacobian_work(mlp, rows_ct, 8).nbytes
+            build_bytes = profiling.jacobian_work(mlp, pdes.poisson(dim=dim), points_of(n), 8).nbytes
             for solver in SOLVER_LIST:
-                flops, nbytes = estimate(solver, n, p, sketch)
+                cost = solvers.cost(solver, n, p, 8, sketch_size=sketch)
+                seconds, nbytes = cost.seconds(rate), 8.0 * n * p + cost.memory
                 row = {"solver": solver, "dim": dim, "hidden": "-".join(map(str, hidden)), "P": p, "N": n,
-                       "est_s": f"{flops / rate:.3g}", "theory_gib": f"{nbytes / GIB:.3f}"}
-                if flops / rate > budget or max(nbytes, build_bytes) > memory * GIB:
+                       "est_s": f"{seconds:.3g}", "theory_gib": f"{nbytes / GIB:.3f}"}
+                if seconds > budget or max(nbytes, build_bytes) > memory * GIB:
                     row["status"] = "skipped: " + ("memory" if max(nbytes, build_bytes) > memory * GIB else "time")
                 else:
-                    repeats = int(min(max(3.0 / max(flops / rate, 1e-3), 1), 5))
+                    repeats = int(min(max(3.0 / max(seconds, 1e-3), 1), 5))
                     spec = {"kind": "solve", "dim": dim, "hidden": hidden, "n": n, "solver": solver, "sketch": sketch,
-                            "repeats": repeats, "warmup": 1 if flops / rate < 5 else 0}
-                    answer = run_child(spec, timeout=max(600.0, 20 * flops / rate))
+                            "repeats": repeats, "warmup": 1 if seconds < 5 else 0}
+                    answer = run_child(spec, timeout=max(600.0, 20 * seconds))
                     if "error" in answer:
                         row["status"] = "failed: " + answer["error"]
                     else:
@@ -300,14 +263,11 @@ def precision() -> list[dict]:
     the time to build ``J`` (forward Jacobian, on the first points) either way."""
     rows = []
     for label, pde, problem_options, run_options in PRECISION_CASES:
-        problem = pdes.PDES[pde](**problem_options)
+        problem = pdes.make(pde, **problem_options)
         for mixed in (False, True):
-            result = api.solve(problem, device="cpu", mixed_precision=mixed, **run_options)
+            result = pinn_natmom.solve(problem, device="cpu", mixed_precision=mixed, **run_options)
             options = result.options
-            evaluations = make_compute(result.network, problem, "forward", torch.device("cpu"), False, mixed)
-            points = sample_points(problem, options.n_points, torch.Generator().manual_seed(1), torch.float64,
-                                   torch.device("cpu"))
-            build = functools.partial(evaluations.linearise, result.theta, points)
+            build = functools.partial(pinn_natmom.setup(problem, options).linearise, result.theta)
             build_s = profiling.median_time(build, torch.device("cpu"), 5, 1)
             reached = {target: first_reached(result.history, "rel_l2", target) for target in (1e-5, 1e-6)}
             metrics = result.metrics

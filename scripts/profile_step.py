@@ -3,7 +3,7 @@
     python scripts/profile_step.py [--device auto] [--cases all] [--tta-seconds 60] [--out results/gpu]
 
 In one call it measures the device's float64/float32 matrix-product rate and copy bandwidth, then for every case
-the median time of each phase of a step (Jacobian build, kernel/Gram product, factorisation and solve, a line-search
+the median time of each phase of a step (Jacobian build, the direction solve, a line-search
 window of 6 step sizes, error evaluation, and the whole step as the training loop runs it), each against its floor
 (:mod:`pinn_natmom.profiling`); then trains the time-to-accuracy runs. It writes ``ceilings.csv``, ``phases.csv``,
 ``time_to_accuracy.csv``, ``trace.txt`` (the kernels of one step of the last case), ``environment.json`` and, with ``--linalg``,
@@ -21,18 +21,13 @@ from pathlib import Path
 import torch
 
 import pdes
-from pinn_natmom import api, profiling, solvers
+import pinn_natmom
+from pinn_natmom import profiling, solvers
 from pinn_natmom.cli.reports import write_csv
 from pinn_natmom.cli.runfolder import environment
-from pinn_natmom.compute import make_compute
-from pinn_natmom.diffops import channel_count
-from pinn_natmom.exact_error import ExactError
 from pinn_natmom.linesearch import WINDOW, step_grid
-from pinn_natmom.network import MLP
-from pinn_natmom.optim import ENGD
-from pinn_natmom.residual_map import NetworkResidualMap
 from pinn_natmom.solvers.gram import lower_gram
-from pinn_natmom.train import EVAL_SEED, first_reached, sample_points
+from pinn_natmom.train import first_reached
 
 THRESHOLDS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
 
@@ -97,54 +92,36 @@ TTA_RUNS = {
 and with the float32 Jacobian of ``mixed_precision``."""
 
 
-def engd_for(case: Case, n_rows: int, n_params: int) -> ENGD:
-    name = solvers.choose(case.solver, n_rows, n_params)
-    if name in solvers.TRUNCATED:
-        return ENGD(solver=name, rcond=case.regulariser)
-    return ENGD(solver=name, damping=case.regulariser if case.regulariser is not None else 1e-10)
-
-
 def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, dtype, graphs: bool,
                  trace_path: Path | None) -> list[dict]:
+    """The phases of an ``engd`` step of ``case``, timed on a run set up as ``solve`` sets it up, against their
+    floors; the whole step is the trainer's own (consecutive steps from the first point set)."""
+    regulariser = {} if case.regulariser is None else (
+        {"rcond": case.regulariser} if case.solver in solvers.TRUNCATED else {"damping": case.regulariser})
     problem = pdes.poisson(dim=case.dim)
-    mlp = MLP.of(case.dim, case.hidden)
-    generator = torch.Generator().manual_seed(0)
-    theta = mlp.init(generator, dtype, device)
-    points = sample_points(problem, case.counts, generator, dtype, device)
-    evaluator = ExactError.for_problem(problem, 10_000, EVAL_SEED, dtype, device)
-    evaluations = make_compute(mlp, problem, "forward", device, graphs)
-    lin = evaluations.linearise(theta, points)
-    n_rows, n_params = lin.jacobian.shape
-    optimizer = engd_for(case, n_rows, n_params)
-    name = optimizer.solver
-    regulariser = optimizer.regulariser(name)
-
-    model = NetworkResidualMap(mlp, problem, points, evaluations, 0)
-
-    def losses(thetas):
-        return evaluations.losses(thetas, points)
-
+    trainer = pinn_natmom.setup(problem, hidden=case.hidden, n_points=case.counts, solver=case.solver,
+                                optimizer="engd", device=device.type, dtype=str(dtype).removeprefix("torch."),
+                                cuda_graphs=graphs, steps=10**9, **regulariser)
+    name, optimizer, n_points = trainer.solver, trainer.optimizer, trainer.options.n_points
+    lin = trainer.linearise()
+    n_rows, n_params = lin.system_shape
     j, r = lin.jacobian.clone(), lin.residual
-    d, _ = solvers.direction(name, j, r, regulariser)
-    window = step_grid(theta, 0, WINDOW)
-    state = optimizer.update(optimizer.init(theta), theta, lin, model)[1]
+    used = optimizer.regulariser(name)
+    d, _ = solvers.direction(name, j, r, used)
+    window = step_grid(trainer.theta, 0, WINDOW)
+    trainer.step()
 
     def whole_step():
-        step_lin = evaluations.linearise(theta, points)
-        new_theta, _, info = optimizer.update(state, theta, step_lin, model)
-        return torch.stack([info.loss.reshape(()), evaluations.abs_error(evaluator, new_theta)]).tolist()
+        return trainer.step()["loss"]
 
-    s = theta.element_size()
-    rows_ct = [(len(points[t.name]), channel_count(case.dim, t.needs)) for t in problem.terms]
-    kernel_work = profiling.kernel_work(n_rows, n_params, s)
+    s = trainer.theta.element_size()
+    network = trainer.network
     phases = {
-        "jacobian": (lambda: evaluations.linearise(theta, points), profiling.jacobian_work(mlp, rows_ct, s)),
-        "kernel_product": (lambda: lower_gram(j if n_rows < n_params else j.T), kernel_work),
-        "direction": (lambda: solvers.direction(name, j, r, regulariser),
-                      _sum(kernel_work, profiling.solve_work(n_rows, n_params, s, eigen=name == "pinv"))),
-        "line_search_window": (lambda: losses(theta - window[:, None] * d).tolist(),
-                               profiling.line_search_work(mlp, rows_ct, WINDOW, s)),
-        "evaluation": (lambda: evaluations.abs_error(evaluator, theta).item(), profiling.evaluation_work(mlp, 10_000, s)),
+        "jacobian": (trainer.linearise, profiling.jacobian_work(network, problem, n_points, s)),
+        "direction": (lambda: solvers.direction(name, j, r, used), profiling.solve_work(name, n_rows, n_params, s)),
+        "line_search_window": (lambda: trainer.residuals.losses(trainer.theta - window[:, None] * d).tolist(),
+                               profiling.line_search_work(network, problem, n_points, WINDOW, s)),
+        "evaluation": (lambda: trainer.abs_error().item(), profiling.evaluation_work(network, 10_000, s)),
     }
     label = f"{label}{'-graphs' if graphs and device.type == 'cuda' else ''}"
     out = []
@@ -152,8 +129,7 @@ def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, d
     for phase, (fn, work) in phases.items():
         seconds = profiling.median_time(fn, device)
         floor = ceilings.floor(work.flops, work.nbytes, dtype)
-        if phase != "kernel_product":
-            total_floor += floor
+        total_floor += floor
         out.append(_row(label, phase, seconds, floor, work, n_rows, n_params, name, device, dtype))
     seconds = profiling.median_time(whole_step, device, repeats=20)
     out.append(_row(label, "whole_step", seconds, total_floor, profiling.Work(math.nan, math.nan), n_rows, n_params,
@@ -222,10 +198,6 @@ def svd_rows(device, dtype, shapes=((1020, 1185), (2000, 1185))) -> list[dict]:
     return rows
 
 
-def _sum(a: profiling.Work, b: profiling.Work) -> profiling.Work:
-    return profiling.Work(a.flops + b.flops, a.nbytes + b.nbytes)
-
-
 def _row(label, phase, seconds, floor, work, n_rows, n_params, solver, device, dtype) -> dict:
     return {"case": label, "phase": phase, "measured_ms": f"{1e3 * seconds:.3f}", "floor_ms": f"{1e3 * floor:.3f}",
             "ratio": f"{seconds / floor:.1f}" if floor > 0 else "", "gflop": f"{work.flops / 1e9:.3f}",
@@ -248,7 +220,7 @@ def write_trace(step, path: Path, device) -> None:
 
 def time_to_accuracy(label: str, run: Run, seconds: float, device, dtype) -> dict:
     problem = pdes.make(run.pde, dim=run.dim)
-    result = api.solve(problem, device=device.type, dtype=str(dtype).removeprefix("torch."), time_limit=seconds, **run.options)
+    result = pinn_natmom.solve(problem, device=device.type, dtype=str(dtype).removeprefix("torch."), time_limit=seconds, **run.options)
     history, options = result.history, result.options
     steps = int(history[-1]["step"])
     row = {"run": label, "solver": result.metrics["solver"], "rcond": options.rcond, "damping": options.damping,

@@ -231,7 +231,7 @@ def test_auto_falls_back_to_nystrom_pcg_when_the_kernel_would_not_fit():
     assert solvers.choose("auto", 12000, 10065, free_bytes=8 * 10065**2 // 2) == "nystrom-pcg"
     assert solvers.choose("auto", 100000, 5000, free_bytes=8 * 5000**2 // 2) == "dense"  # N ℓ > P²
     assert solvers.choose("woodbury", 3500, 10065, free_bytes=0) == "woodbury"
-    assert solvers.solver_bytes("nystrom", 10000, 10065, 8, 1000) == 8 * (4 * 10000 * 1000 + 10065 * 1000 + 2 * 1000**2)
+    assert solvers.memory_of("nystrom", 10000, 10065, 8, 1000) == 8 * (4 * 10000 * 1000 + 10065 * 1000 + 2 * 1000**2)
 
 
 def test_solves_that_would_not_fit_are_refused_with_advice():

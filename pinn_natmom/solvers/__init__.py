@@ -1,49 +1,38 @@
 """Solvers for the damped Gauss–Newton direction ``d = (JᵀJ + λI)⁻¹ Jᵀ r`` — the (regularised) pseudo-inverse ``J⁺``.
 
-Each strategy is a factoriser ``factorize(J, c, **options) -> (apply, c_used)`` registered in :data:`SOLVERS`: ``apply(rhs)``
+Each strategy is a :class:`~.strategy.Solver` registered in :data:`SOLVERS`, with a factoriser
+``factorize(J, c, **options) -> (apply, c_used)`` and a cost model (:class:`~.strategy.Cost`). ``apply(rhs)``
 returns ``J⁺ rhs`` for a right-hand side of shape ``N`` or ``N × m`` from one factorisation, so optimizers that need
 ``J⁺`` of several vectors (natural momentum) pay for one. ``c`` is the damping ``λ`` of the Cholesky solvers
 (``dense``, ``woodbury``) and of the randomized ones (``nystrom``, ``nystrom-pcg``), or the relative cut-off ``rcond``
 of the truncated pseudo-inverses (``pinv``, ``svd``; listed in :data:`TRUNCATED`). Solvers with options (the sketch
 size, seed and CG steps of the randomized ones; ``refine`` of the Cholesky ones, :mod:`.refine`) list them in
 :data:`OPTIONS`. :func:`factorize` checks the inputs once and dispatches; :func:`direction` applies it to one
-right-hand side.
+right-hand side; :func:`cost` gives the cost of one solve.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from . import dense, nystrom, nystrom_pcg, pinv, svd, woodbury
 from .cholesky import NOT_FINITE, FactorizationError, NonFiniteError
-from .memory import GIB, available_bytes, solver_bytes
+from .memory import GIB, available_bytes
 from .rows import RowBlock, whole
+from .strategy import Apply, Cost, Solver
 
-Apply = Callable[[Tensor], Tensor]
-Factorizer = Callable[..., tuple[Apply, float]]
-
-SOLVERS: dict[str, Factorizer] = {
-    "dense": dense.factorize, "woodbury": woodbury.factorize, "svd": svd.factorize, "pinv": pinv.factorize,
-    "nystrom": nystrom.factorize, "nystrom-pcg": nystrom_pcg.factorize,
-}
+SOLVERS: dict[str, Solver] = {s.name: s for s in (dense.SOLVER, woodbury.SOLVER, svd.SOLVER, pinv.SOLVER,
+                                                   nystrom.SOLVER, nystrom_pcg.SOLVER)}
 SOLVER_NAMES = ("auto", *SOLVERS)
-TRUNCATED = frozenset({"pinv", "svd"})
-BLOCK_SOLVERS = frozenset({"dense", "nystrom", "nystrom-pcg"})
-"""Solvers that work on a block of the rows of ``J`` (:mod:`.rows`) with sums over the blocks; the others are handed
-the gathered ``J``."""
-OPTIONS: dict[str, frozenset[str]] = {
-    "dense": frozenset({"refine"}),
-    "woodbury": frozenset({"refine"}),
-    "nystrom": frozenset({"sketch_size", "seed"}),
-    "nystrom-pcg": frozenset({"sketch_size", "seed", "cg_steps"}),
-}
+TRUNCATED = frozenset(name for name, s in SOLVERS.items() if s.truncated)
+"""Solvers regularised by a relative singular-value cut-off rather than a damping."""
+OPTIONS: dict[str, frozenset[str]] = {name: s.options for name, s in SOLVERS.items() if s.options}
+DEFAULT_RCOND = {name: s.default_rcond for name, s in SOLVERS.items() if s.truncated}
 AUTO_SVD_FLOPS = 2e9
 AUTO_PINV_PARAMS = 2000
 AUTO_NYSTROM_ROWS = 8000
-DEFAULT_RCOND = {"svd": 1e-9, "pinv": 3e-7}
 
 
 def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None, itemsize: int = 8,
@@ -58,8 +47,7 @@ def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None,
       against ``N²``). Below ``N ≈ 3ℓ`` the sketch costs as much as woodbury's kernel, which stays exact;
     - otherwise the Cholesky solvers in the smaller space: ``woodbury`` when ``N < P``, else ``dense``;
     - and, given the ``free_bytes`` left beside ``J``, ``nystrom-pcg`` whenever the matrices of that choice
-      (:func:`.memory.solver_bytes` with ``itemsize`` bytes per entry) would not fit in them and the sketch's would
-      take less.
+      (:func:`cost` with ``itemsize`` bytes per entry) would not fit in them and the sketch's would take less.
     """
     if name != "auto":
         if name not in SOLVERS:
@@ -75,9 +63,21 @@ def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None,
         picked = "woodbury" if n_rows < n_params else "dense"
     if free_bytes is None:
         return picked
-    sketch = nystrom.SKETCH_SIZE if sketch_size is None else sketch_size
-    needs = {name: solver_bytes(name, n_rows, n_params, itemsize, sketch) for name in (picked, "nystrom-pcg")}
+    needs = {name: memory_of(name, n_rows, n_params, itemsize, sketch_size) for name in (picked, "nystrom-pcg")}
     return "nystrom-pcg" if needs[picked] > free_bytes and needs["nystrom-pcg"] < needs[picked] else picked
+
+
+def cost(name: str, n_rows: int, n_params: int, itemsize: int = 8, **options: object) -> Cost:
+    """The :class:`~.strategy.Cost` of one solve by ``name`` for an ``N × P`` Jacobian with ``itemsize`` bytes per
+    entry; ``options`` the solver takes (``sketch_size``, ``cg_steps``) change it, ``None`` values mean defaults."""
+    solver = SOLVERS[choose(name, n_rows, n_params)]
+    taken = {key: value for key, value in options.items() if value is not None and key in solver.options}
+    return solver.cost(n_rows, n_params, itemsize, **taken)
+
+
+def memory_of(name: str, n_rows: int, n_params: int, itemsize: int, sketch_size: int | None = None) -> int:
+    """Bytes of the matrices ``name`` forms besides ``J`` (:func:`cost`)."""
+    return int(cost(name, n_rows, n_params, itemsize, sketch_size=sketch_size).memory)
 
 
 def check_fits(name: str, n_rows: int, n_params: int, free_bytes: int | None, itemsize: int = 8,
@@ -86,8 +86,7 @@ def check_fits(name: str, n_rows: int, n_params: int, free_bytes: int | None, it
     change."""
     if free_bytes is None:
         return
-    sketch = nystrom.SKETCH_SIZE if sketch_size is None else sketch_size
-    jacobian, formed = itemsize * n_rows * n_params, solver_bytes(name, n_rows, n_params, itemsize, sketch)
+    jacobian, formed = itemsize * n_rows * n_params, memory_of(name, n_rows, n_params, itemsize, sketch_size)
     if jacobian + formed <= free_bytes:
         return
     advice = ("use fewer points or a smaller network" if jacobian > free_bytes or name == "nystrom-pcg"
@@ -111,7 +110,7 @@ def factorize(name: str, jacobian: Tensor, damping: float, rows: RowBlock | None
     """``(rhs ↦ J⁺ rhs, λ_used)`` by the solver ``name`` (or ``"auto"``), with the solver's ``options`` (:data:`OPTIONS`).
 
     ``rows``: ``jacobian`` and every ``rhs`` are this block of the rows of the system (default: the whole of it); the
-    solvers of :data:`BLOCK_SOLVERS` work on the block, the others on the gathered rows. Non-finite entries in ``J``
+    solvers that are ``blockwise`` work on the block, the others on the gathered rows. Non-finite entries in ``J``
     raise :class:`NonFiniteError` (a ``ValueError``): the Cholesky solvers detect them while factorising, the truncated
     ones when the eigen/singular-value solver fails; :func:`check_finite` catches the rest in the result.
     """
@@ -123,11 +122,12 @@ def factorize(name: str, jacobian: Tensor, damping: float, rows: RowBlock | None
     unknown = sorted(set(options) - OPTIONS.get(resolved, frozenset()))
     if unknown:
         raise ValueError(f"solver {resolved!r} does not take the option(s) {', '.join(unknown)}")
-    blockwise = rows.count == rows.total or resolved in BLOCK_SOLVERS
-    if resolved in BLOCK_SOLVERS:
+    solver = SOLVERS[resolved]
+    blockwise = rows.count == rows.total or solver.blockwise
+    if solver.blockwise:
         options = {**options, "rows": rows}
     try:
-        apply, used = SOLVERS[resolved](jacobian if blockwise else rows.gather(jacobian), damping, **options)
+        apply, used = solver.factorize(jacobian if blockwise else rows.gather(jacobian), damping, **options)
     except torch.linalg.LinAlgError:
         if not bool(torch.isfinite(jacobian).all()):
             raise NonFiniteError(NOT_FINITE) from None
@@ -151,6 +151,7 @@ def direction(name: str, jacobian: Tensor, rhs: Tensor, damping: float, rows: Ro
 
 
 __all__ = [
-    "SOLVERS", "SOLVER_NAMES", "TRUNCATED", "BLOCK_SOLVERS", "OPTIONS", "RowBlock", "DEFAULT_RCOND", "FactorizationError", "NonFiniteError",
-    "choose", "check_fits", "factorize", "direction", "check_finite", "available_bytes", "solver_bytes",
+    "SOLVERS", "SOLVER_NAMES", "TRUNCATED", "OPTIONS", "RowBlock", "DEFAULT_RCOND", "FactorizationError",
+    "NonFiniteError", "Apply", "Cost", "Solver", "GIB", "choose", "check_fits", "factorize", "direction", "cost",
+    "memory_of", "check_finite", "available_bytes",
 ]

@@ -14,6 +14,7 @@ from .cholesky import cholesky_apply, factor_damped
 from .gram import lower_gram
 from .refine import refined
 from .rows import RowBlock, whole
+from .strategy import Cost, Solver, cholesky_cost
 
 
 def factorize(jacobian: Tensor, damping: float, rows: RowBlock | None = None,
@@ -26,3 +27,11 @@ def factorize(jacobian: Tensor, damping: float, rows: RowBlock | None = None,
         return (lambda rhs: cholesky_apply(factor, total(jacobian.T @ rhs))), used
     solve, lam = refined(factor, used, lambda x: total(jacobian.T @ (jacobian @ x)))
     return (lambda rhs: solve(total(jacobian.T @ rhs))), lam
+
+
+def cost(n_rows: int, n_params: int, itemsize: int, **options: object) -> Cost:
+    """The ``P × P`` Gram matrix (``s P²`` bytes), its Cholesky factor in place, one solve."""
+    return cholesky_cost(n_rows, n_params, itemsize, n_params)
+
+
+SOLVER = Solver("dense", factorize, cost, blockwise=True, options=frozenset({"refine"}))

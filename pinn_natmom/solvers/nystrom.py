@@ -46,6 +46,7 @@ from torch import Tensor
 from .cholesky import factor_damped
 from .gram import lower_gram
 from .rows import RowBlock, whole
+from .strategy import Cost, Solver
 
 SKETCH_SIZE = 1000
 """Default ``ℓ`` (clipped to ``min(N, P)``): the sketch size of the published Nyström ENGD runs (``N = 10,000``)."""
@@ -112,3 +113,18 @@ def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, 
     """``rhs ↦ Jᵀ(K̂ + λI)⁻¹ rhs`` from one sketch of ``K = JJᵀ``, and the damping used."""
     approximation = sketch(jacobian, damping, sketch_size, seed, rows)
     return (lambda rhs: approximation.rows.sum(jacobian.T @ approximation.solve(rhs))), approximation.damping
+
+
+def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SIZE, **options: object) -> Cost:
+    """The sketch (module docstring: ``4NPℓ + 1.5Pℓ² + 7Nℓ²`` in products, an ``ℓ × ℓ`` Cholesky and eigensolver),
+    one application (``2NP + 4Nℓ``); ``s (4Nℓ + Pℓ + 2ℓ²)`` bytes (``Ω``, ``Y``, ``B``, ``U``; ``W``; the ``ℓ × ℓ``
+    factors), ``ℓ`` clipped to ``min(N, P)``."""
+    ell = min(sketch_size, n_rows, n_params)
+    products = 4.0 * n_rows * n_params * ell + 1.5 * n_params * ell**2 + 7.0 * n_rows * ell**2
+    products += 2.0 * n_rows * n_params + 4.0 * n_rows * ell
+    memory = itemsize * (4.0 * n_rows * ell + n_params * ell + 2.0 * ell * ell)
+    return Cost(products, (2.0 / 3.0 + 10.0 / 3.0) * ell**3, "eigen", memory,
+                itemsize * 2.0 * n_rows * n_params + 2.0 * memory)
+
+
+SOLVER = Solver("nystrom", factorize, cost, blockwise=True, options=frozenset({"sketch_size", "seed"}))

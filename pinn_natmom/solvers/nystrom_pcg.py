@@ -23,9 +23,11 @@ from collections.abc import Callable
 
 from torch import Tensor
 
+from . import nystrom
 from .cg import conjugate_gradients
 from .nystrom import SEED, SKETCH_SIZE, sketch
 from .rows import RowBlock
+from .strategy import Cost, Solver
 
 CG_STEPS = 20
 """Default number of CG steps. On the 5-d Poisson Jacobians of results/solvers (``P = 10,065``, ``λ = 10⁻⁸``) the
@@ -54,3 +56,17 @@ def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, 
         return d.squeeze(-1) if rhs.dim() == 1 else d
 
     return apply, lam
+
+
+def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SIZE, cg_steps: int = CG_STEPS,
+         **options: object) -> Cost:
+    """The sketch of :func:`.nystrom.cost`, and ``cg_steps`` CG steps of ``4NP + 4Nℓ`` each (a product with the
+    kernel through ``J`` and one with the preconditioner), reading ``J`` twice per step."""
+    base = nystrom.cost(n_rows, n_params, itemsize, sketch_size)
+    ell = min(sketch_size, n_rows, n_params)
+    steps = cg_steps * (4.0 * n_rows * n_params + 4.0 * n_rows * ell)
+    return Cost(base.products + steps, base.factorisation, base.kind, base.memory,
+                base.traffic + cg_steps * 2.0 * itemsize * n_rows * n_params)
+
+
+SOLVER = Solver("nystrom-pcg", factorize, cost, blockwise=True, options=frozenset({"sketch_size", "seed", "cg_steps"}))

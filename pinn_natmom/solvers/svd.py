@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from .pinv import scale_rows
+from .strategy import Cost, Solver
 
 
 def factorize(jacobian: Tensor, rcond: float) -> tuple[Callable[[Tensor], Tensor], float]:
@@ -37,3 +38,16 @@ def factorize(jacobian: Tensor, rcond: float) -> tuple[Callable[[Tensor], Tensor
 def _svd(matrix: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Thin SVD, with the QR-iteration driver on CUDA."""
     return torch.linalg.svd(matrix, driver="gesvd" if matrix.is_cuda else None)
+
+
+def cost(n_rows: int, n_params: int, itemsize: int, **options: object) -> Cost:
+    """The QR factorisation of the tall one of ``J``, ``Jᵀ`` (``M × m``: ``4 M m²``, ``Q`` and ``Q U`` formed), the
+    SVD of the ``m × m`` factor (``26 m³``), one application; ``s (2 M m + 3 m²)`` bytes (``Q`` and ``Q U``, then ``R``,
+    ``U`` and ``Vᵀ``)."""
+    small, large = min(n_rows, n_params), max(n_rows, n_params)
+    memory = itemsize * (2.0 * large * small + 3.0 * small * small)
+    return Cost(4.0 * large * small * small + 4.0 * n_rows * n_params, 26.0 * small**3, "svd", memory,
+                itemsize * n_rows * n_params + 2.0 * memory)
+
+
+SOLVER = Solver("svd", factorize, cost, truncated=True, default_rcond=1e-9)

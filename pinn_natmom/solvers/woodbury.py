@@ -13,6 +13,7 @@ from torch import Tensor
 from .cholesky import cholesky_apply, factor_damped
 from .gram import lower_gram
 from .refine import refined
+from .strategy import Cost, Solver, cholesky_cost
 
 
 def factorize(jacobian: Tensor, damping: float, refine: bool = False) -> tuple[Callable[[Tensor], Tensor], float]:
@@ -23,3 +24,11 @@ def factorize(jacobian: Tensor, damping: float, refine: bool = False) -> tuple[C
         return (lambda rhs: jacobian.T @ cholesky_apply(factor, rhs)), used
     solve, lam = refined(factor, used, lambda y: jacobian @ (jacobian.T @ y))
     return (lambda rhs: jacobian.T @ solve(rhs)), lam
+
+
+def cost(n_rows: int, n_params: int, itemsize: int, **options: object) -> Cost:
+    """The ``N × N`` kernel (``s N²`` bytes), its Cholesky factor in place, one solve."""
+    return cholesky_cost(n_rows, n_params, itemsize, n_rows)
+
+
+SOLVER = Solver("woodbury", factorize, cost, options=frozenset({"refine"}))
