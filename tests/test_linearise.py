@@ -86,3 +86,51 @@ def test_rows_per_pass_counts_activations_and_the_rows_of_the_jacobian():
     per_point = 7 * sum(mlp.widths) * 4 + 2 * mlp.num_params
     assert rows_per_pass(mlp, 5, interior, 8, 2**30) == 2**30 // (8 * per_point)
     assert rows_per_pass(mlp, 5, interior, 8, 1) == 1
+
+
+def nonlinear_problem():
+    """``ρ = −Δu + u³ + ½|∇u|² − f`` inside, ``u − g`` on the boundary: a residual nonlinear in every part of the jet."""
+    from pinn_natmom.problem import Problem, Term
+
+    box = pdes.poisson(dim=2)
+    interior, boundary = box.terms
+
+    def residual(x, u, f):
+        return -u.laplacian + u.value**3 + 0.5 * u.grad.square().sum(dim=-1) - f
+
+    terms = (Term("interior", residual, interior.sampler, data=interior.data, needs=frozenset({"grad", "laplacian"})),
+             boundary)
+    return Problem("nonlinear", 2, terms, box.domain_sampler, exact=box.exact)
+
+
+def nonlinear_setup(device="cpu"):
+    problem = nonlinear_problem()
+    mlp = MLP.of(2, (7, 5))
+    generator = torch.Generator().manual_seed(4)
+    theta = mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)
+    points = sample_points(problem, {"interior": 25, "boundary": 10}, generator, torch.float64, device)
+    return problem, mlp, theta.to(device), points
+
+
+def test_fast_jacobian_of_a_residual_nonlinear_in_the_jet_equals_the_reference(device):
+    problem, mlp, theta, points = nonlinear_setup(device)
+    fast = linearise(mlp, problem, theta, points, "forward")
+    ref = linearise(mlp, problem, theta, points, "reference")
+    assert float((fast.jacobian - ref.jacobian).abs().max() / ref.jacobian.abs().max()) < 1e-10
+    assert float((fast.residual - ref.residual).abs().max()) < 1e-12
+
+
+def test_tangent_is_the_jacobian_times_a_vector_and_the_gradient_is_its_transpose_times_the_residual():
+    """The residual map's Jacobian–vector product and the reverse-pass gradient (used where ``J`` is not formed)
+    against ``J v`` and ``Jᵀ r`` with ``J`` from the torch.func reference."""
+    from pinn_natmom.compute import EagerCompute
+    from pinn_natmom.residual_map import NetworkResidualMap
+
+    for problem, mlp, theta, points in (nonlinear_setup(), setup()):
+        ref = linearise(mlp, problem, theta, points, "reference")
+        residuals = NetworkResidualMap(mlp, problem, points, EagerCompute(mlp, problem), 0)
+        v = torch.randn(mlp.num_params, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+        torch.testing.assert_close(residuals.tangent(theta, v), ref.jacobian @ v, rtol=1e-10, atol=1e-12)
+        loss, gradient = residuals.loss_and_gradient(theta)
+        torch.testing.assert_close(gradient, ref.jacobian.T @ ref.residual, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(loss, 0.5 * ref.residual.square().sum(), rtol=1e-13, atol=0)
