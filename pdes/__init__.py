@@ -1,7 +1,7 @@
-"""The PDE library: families of problems (factories that build :class:`pinn_natmom.problem.Problem` objects).
+"""The PDE library: families of problems (factories that build ``pinn_natmom.problem.Problem`` objects).
 
 ``FAMILIES`` maps a name to its factory; the command line finds it through the entry point ``pinn_natmom.families``
-(``pyproject.toml``). :func:`make` builds one by name with a clear error for unknown names.
+(``pyproject.toml``). ``make`` builds one by name with a clear error for unknown names.
 """
 from __future__ import annotations
 

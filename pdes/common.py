@@ -43,9 +43,9 @@ def dirichlet_problem(
     but the ``neumann`` ones, and ``∂u/∂n = flux`` (default 0; derived from ``exact`` when given) on those.
 
     ``points``: the point count of each term (``interior``, ``boundary``, ``neumann``); ``recommended``: the run
-    options the family recommends (:attr:`pinn_natmom.problem.Problem.recommended`).
-    ``sampler`` names the interior points' sampler (:data:`pdes.domains.INTERIOR_SAMPLERS`); boundary points are uniform.
-    ``hard_bc``: the Dirichlet data imposed exactly by an output transform (:mod:`pdes.hard`; every face Dirichlet).
+    options the family recommends (``pinn_natmom.problem.Problem.recommended``).
+    ``sampler`` names the interior points' sampler (``pdes.domains.INTERIOR_SAMPLERS``); boundary points are uniform.
+    ``hard_bc``: the Dirichlet data imposed exactly by an output transform (``pdes.hard``; every face Dirichlet).
     """
     if hard_bc and neumann:
         raise ValueError(f"{name}: the exact (hard) Dirichlet constraint needs Dirichlet data on every face; drop the "

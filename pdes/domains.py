@@ -129,7 +129,7 @@ INTERIOR_SAMPLERS = {
 
 
 def interior_sampler(name: str, box: Box) -> Sampler:
-    """The interior sampler ``name`` of :data:`INTERIOR_SAMPLERS` on ``box``."""
+    """The interior sampler ``name`` of ``INTERIOR_SAMPLERS`` on ``box``."""
     if name not in INTERIOR_SAMPLERS:
         raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(INTERIOR_SAMPLERS)}")
     return INTERIOR_SAMPLERS[name](box)

@@ -59,7 +59,7 @@ def heat(
     """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]``.
 
     Give ``exact`` to derive ``f``, ``g`` and ``u₀``; or ``source`` (and optionally ``boundary`` and ``initial``,
-    default 0) for a problem without a known solution. With neither, :func:`default_exact` is used.
+    default 0) for a problem without a known solution. With neither, ``default_exact`` is used.
 
     Args:
         dim: spatial dimension (the default solution: e^(−κπ²t) sin πx in 1-d, e^(−4κt) Σ sin 2x_i beyond).

@@ -67,7 +67,7 @@ def helmholtz(
     hard_bc: bool = False,
 ) -> Problem:
     """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces
-    (``exact`` or ``source`` as for :func:`pdes.poisson`).
+    (``exact`` or ``source`` as for ``pdes.poisson``).
 
     Args:
         dim: spatial dimension, 1 to 3 (the default solution: Π sin(k x_i)).

@@ -1,7 +1,7 @@
 """Neumann data on chosen faces of a box: the residual ``ρ = ∂u/∂n − h`` with ``n`` the outward unit normal.
 
 Faces are named by a coordinate and a side, ``"x1=0"`` (``x_1 = lo_1``, normal ``−e_1``) or ``"x2=1"`` (``x_2 = hi_2``,
-normal ``+e_2``), coordinates counted from 1; face ``2j`` of :func:`pdes.domains.uniform_boundary` is ``x_{j+1} = lo``
+normal ``+e_2``), coordinates counted from 1; face ``2j`` of ``pdes.domains.uniform_boundary`` is ``x_{j+1} = lo``
 and ``2j + 1`` is ``x_{j+1} = hi``. A point belongs to the face whose coordinate equals the bound exactly (the
 boundary sampler sets it exactly; corners have measure zero and are never drawn).
 """

@@ -37,7 +37,7 @@ def default_exact(dim: int) -> tuple[Field, str]:
 
 HIGH_DIMENSION = 4
 POINTS = {"interior": 900, "boundary": 120, "neumann": 120}
-"""Point counts per term, except where :func:`recommendation` says otherwise."""
+"""Point counts per term, except where ``recommendation`` says otherwise."""
 
 
 def recommendation(dim: int) -> tuple[dict[str, int], dict[str, object]]:
@@ -78,7 +78,7 @@ def poisson(
 
     Give ``exact`` to derive ``f``, ``g`` and ``h`` from it; or give ``source`` (and optionally ``boundary`` and
     ``flux``, default 0) for a problem without a known solution, where no error is reported. With neither, the
-    default manufactured solution of :func:`default_exact` is used.
+    default manufactured solution of ``default_exact`` is used.
 
     Args:
         dim: spatial dimension (the default solution: Π sin πx_i up to 3, Σ cos πx_i up to 10, else Σ x_(2k−1) x_(2k)).

@@ -17,7 +17,7 @@ from .train import COMMUNICATION_COLUMN, FitConfig, Hooks, Sharding, Snapshot, T
 @dataclass
 class Result:
     """A trained field: ``result(x)`` evaluates ``u_θ`` at points ``x`` (``N × d``); ``history`` has one row per
-    step (:data:`pinn_natmom.train.HISTORY_COLUMNS`), ``metrics`` the final figures and why the run stopped, and
+    step (``pinn_natmom.train.HISTORY_COLUMNS``), ``metrics`` the final figures and why the run stopped, and
     ``options`` every option as the run resolved it."""
 
     problem: Problem
@@ -40,9 +40,9 @@ the line search and the evaluation points)."""
 
 def solver_for(problem: Problem, options: Options, sharding: Sharding | None = None) -> str:
     """The solver a run uses: the resolved ``options.solver``, with ``auto`` resolved for the problem's point count,
-    the network and the memory free on the run's device (:func:`pinn_natmom.solvers.choose`; with ``sharding``, the
+    the network and the memory free on the run's device (``pinn_natmom.solvers.choose``; with ``sharding``, the
     least any process has); a ``ValueError`` says what to change when ``J`` and the solver's matrices would not fit in
-    :data:`MEMORY_FRACTION` of it."""
+    ``MEMORY_FRACTION`` of it."""
     n_rows = sum(options.n_points.values())
     n_params = options.network(problem.dim).num_params
     itemsize = DTYPES[options.dtype].itemsize
@@ -58,10 +58,10 @@ def solver_for(problem: Problem, options: Options, sharding: Sharding | None = N
 
 def setup(problem: Problem, options: Options | None = None, resume: Snapshot | None = None,
           sharding: Sharding | None = None, **overrides: object) -> Trainer:
-    """The run ``solve`` would train, set up and not yet stepped: its :class:`~pinn_natmom.train.Trainer` holds the
+    """The run ``solve`` would train, set up and not yet stepped: its ``Trainer`` holds the
     network, ``θ``, the points, the optimizer and the history (``trainer.step()`` takes one update,
     ``trainer.linearise()`` gives ``r`` and ``J``). The resolved options are ``trainer.options``, the solver used
-    ``trainer.solver``. Arguments as for :func:`solve`."""
+    ``trainer.solver``. Arguments as for ``solve``."""
     given = Options() if options is None else options
     if overrides:
         given = Options(**{**given.given(), **overrides})
@@ -97,10 +97,10 @@ def solve(
     """Train a PINN for ``problem`` and return the trained field with its history and metrics.
 
     ``options`` and keyword ``overrides`` of its fields (``steps=50, hidden=(32, 32)``) set the run; what neither sets
-    takes the problem's recommendation, else the default (:class:`~pinn_natmom.options.Options`). ``hooks`` are
-    called by the loop (progress, checkpoints, interruption; :class:`~pinn_natmom.train.Hooks`); ``resume``
-    continues a run from a :class:`~pinn_natmom.train.Snapshot` of it, taken with the same problem and options.
-    ``sharding`` shares the points among the processes of a group (:class:`pinn_natmom.distributed.Sharding`); every
+    takes the problem's recommendation, else the default (``Options``). ``hooks`` are
+    called by the loop (progress, checkpoints, interruption; ``Hooks``); ``resume``
+    continues a run from a ``Snapshot`` of it, taken with the same problem and options.
+    ``sharding`` shares the points among the processes of a group (``pinn_natmom.distributed.Sharding``); every
     process returns the same θ.
     """
     trainer = setup(problem, options, resume, sharding, **overrides)

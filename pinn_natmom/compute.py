@@ -1,8 +1,8 @@
 """The per-step network work of a run — linearisation ``(r, J)``, batched losses, the gradient, the error — behind
-one seam (:class:`Compute`), run eagerly, replayed from CUDA graphs, or with a float32 Jacobian.
+one seam (``Compute``), run eagerly, replayed from CUDA graphs, or with a float32 Jacobian.
 
 A step launches a few hundred small kernels (forward Laplacian, reverse pass, per-layer outer products, the line
-search's batched forward passes); on a GPU their launch cost exceeds their run time. :class:`GraphedCompute`
+search's batched forward passes); on a GPU their launch cost exceeds their run time. ``GraphedCompute``
 captures each fixed-shape computation once into a CUDA graph with static input buffers (θ, the points and their
 data) and replays it: inputs are copied into the buffers, one launch runs the whole computation. The Jacobian it
 returns lives in the graph's buffer and is overwritten by the next linearisation; residuals and losses are copies.
@@ -38,7 +38,7 @@ class Compute(Protocol):
 
 @dataclass(frozen=True)
 class EagerCompute:
-    """:func:`linearise` and :func:`batched_losses`, called directly."""
+    """``linearise`` and ``batched_losses``, called directly."""
 
     mlp: MLP
     problem: Problem
@@ -168,7 +168,7 @@ class MixedPrecisionCompute:
 def make_compute(mlp: MLP, problem: Problem, method: str, device: torch.device, cuda_graphs: bool,
                      mixed_precision: bool = False) -> Compute:
     """Graphs on a CUDA device with the forward Jacobian when ``cuda_graphs``; eager otherwise; with
-    ``mixed_precision``, a float32 Jacobian (:class:`MixedPrecisionCompute`)."""
+    ``mixed_precision``, a float32 Jacobian (``MixedPrecisionCompute``)."""
     def plain() -> Compute:
         if cuda_graphs and device.type == "cuda" and method == "forward":
             return GraphedCompute(mlp, problem)

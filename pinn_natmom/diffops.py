@@ -10,7 +10,7 @@ Through a linear layer every channel is multiplied by ``Wᵀ`` (the bias enters 
 with ``σ' = 1 − y²``, ``σ'' = −2y(1 − y²)`` for ``tanh`` and ``σ' = cos z``, ``σ'' = −sin z`` for ``sin``.
 
 The first layer needs no products for its derivative channels: ``∂_j z = W_{:, j}`` at every point and ``Δz = 0``
-(:func:`input_layer`). The gradient channels of the last hidden layer are only formed when the output's gradient is
+(``input_layer``). The gradient channels of the last hidden layer are only formed when the output's gradient is
 asked for; the Laplacian alone needs just their squares.
 
 θ may be one vector ``P`` or a batch ``K × P`` (the line search evaluates many step sizes in one pass).
@@ -86,7 +86,7 @@ def activation_channels(z: Channels, mask: Tensor | None, activation: str, lapla
 
     ``laplacian``: compute ``Δ_S y`` (a missing ``Δ_S z`` is zero); ``keep_grad``: return the gradient channels
     ``∂_j y`` (later layers or the output need them), else only use ``∂_j z`` for the Laplacian. ``in_place`` (no
-    autograd): ``y`` overwrites ``z``'s value channel (:data:`pinn_natmom.network.IN_PLACE`).
+    autograd): ``y`` overwrites ``z``'s value channel (``pinn_natmom.network.IN_PLACE``).
     """
     if activation == "tanh":
         y = tanh_in_place(z.value) if in_place else torch.tanh(z.value)
@@ -141,11 +141,11 @@ def forward_jet(
     trace: list[tuple[Channels, Channels]] | None = None,
     in_place: bool = False,
 ) -> Jet:
-    """The :class:`Jet` of ``u_θ`` at points ``x`` (``N × d``) by the forward Laplacian.
+    """The ``Jet`` of ``u_θ`` at points ``x`` (``N × d``) by the forward Laplacian.
 
     θ may be ``(P,)`` or a batch ``(K, P)`` (then every part gains a leading ``K``). When ``trace`` is a list, the pair
     (layer input channels, layer output channels) of every linear layer is appended to it, for the Jacobian
-    (:mod:`.jacobian`). ``in_place`` (no autograd, no ``trace``): activations overwrite their layer's value channel.
+    (``jacobian``). ``in_place`` (no autograd, no ``trace``): activations overwrite their layer's value channel.
     """
     if in_place and trace is not None:
         raise ValueError("in-place activations would overwrite the traced layer outputs")
@@ -171,7 +171,7 @@ def forward_jet(
 def reference_jet(
     mlp: MLP, theta: Tensor, x: Tensor, needs: frozenset[str], laplacian_dims: Sequence[int] | None = None
 ) -> Jet:
-    """The :class:`Jet` of ``u_θ`` at one point ``x`` (shape ``d``) by ``torch.func`` (for use under ``vmap``)."""
+    """The ``Jet`` of ``u_θ`` at one point ``x`` (shape ``d``) by ``torch.func`` (for use under ``vmap``)."""
 
     def u(point: Tensor) -> Tensor:
         return mlp.forward(theta, point)

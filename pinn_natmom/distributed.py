@@ -6,7 +6,7 @@ of the point set, in the order one process would hold them (by term, then by poi
 blocks of ``⌈N/W⌉`` or ``⌊N/W⌋`` rows; process ``a`` draws the whole set from the run's seed (drawing is cheap) and
 keeps its block ``J_a``, ``r_a``, so that the stacked rows are exactly those of one process. Per step, with ``P``
 parameters and ``s`` bytes per entry (the volumes are what each process hands to the collective, counted in
-:attr:`Group.sent`; a ring all-reduce moves ``2(W−1)/W`` times that over each link):
+``Group.sent``; a ring all-reduce moves ``2(W−1)/W`` times that over each link):
 
 - the Jacobian and residual rows: built locally, no communication;
 - ``dense``: ``Σ_a J_aᵀJ_a`` and ``Σ_a J_aᵀr_a`` summed (``s(P² + P)``); every process factorises the same matrix;
@@ -20,7 +20,7 @@ parameters and ``s`` bytes per entry (the volumes are what each process hands to
   the stop flag: two scalars.
 
 Every process computes the same θ. Process 0 alone writes the run folder; optimizer state that holds one value per
-row (:data:`pinn_natmom.optim.ROW_STATE`) is gathered into its checkpoints and cut again on resume, which needs the
+row (``pinn_natmom.optim.ROW_STATE``) is gathered into its checkpoints and cut again on resume, which needs the
 same number of processes. A collective that waits longer than the group's timeout raises, so a process that fails
 stops the job instead of leaving the others waiting.
 """
@@ -201,7 +201,7 @@ class Sharding:
         return dataclasses.replace(snapshot, optimizer_state=state)
 
     def own_state(self, snapshot: Snapshot) -> Snapshot:
-        """``snapshot`` (of the whole set, as :meth:`whole_state` wrote it) with this process's rows of the per-row
+        """``snapshot`` (of the whole set, as ``whole_state`` wrote it) with this process's rows of the per-row
         optimizer state."""
         block = self.block
         state = map_row_state(snapshot.optimizer_state, lambda rows: rows[block.start : block.start + block.count])
@@ -209,7 +209,7 @@ class Sharding:
 
 
 def map_row_state(state: dict[str, Any], change: Callable[[Tensor], Tensor]) -> dict[str, Any]:
-    """``state`` with ``change`` applied to the entries of :data:`~pinn_natmom.optim.ROW_STATE`, in nested states
+    """``state`` with ``change`` applied to the entries of ``ROW_STATE``, in nested states
     (a warm start's) too."""
     return {key: change(value) if key in ROW_STATE else map_row_state(value, change) if isinstance(value, dict) else value
             for key, value in state.items()}
@@ -218,7 +218,7 @@ def map_row_state(state: dict[str, Any], change: Callable[[Tensor], Tensor]) -> 
 @dataclass
 class ShardedCompute:
     """Compute on this process's points whose losses, gradients and errors are summed over all processes and
-    whose linearisations are row blocks (:class:`~pinn_natmom.solvers.RowBlock`)."""
+    whose linearisations are row blocks (``RowBlock``)."""
 
     inner: Compute
     sharding: Sharding

@@ -1,6 +1,6 @@
 """The per-point Jacobian ``∂r_n/∂θ`` by a hand-written reverse pass through the forward Laplacian.
 
-The forward pass (:func:`pinn_natmom.diffops.forward_jet`, no autograd) records, for every linear layer ℓ, its input
+The forward pass (``pinn_natmom.diffops.forward_jet``, no autograd) records, for every linear layer ℓ, its input
 channels ``A_ℓ`` (value ``a``, gradients ``∂_j a``, Laplacian ``Δ_S a``) and output channels ``Z_ℓ``. Since ``r_n``
 depends on point ``n`` alone, adjoints ``Z̄ = ∂r_n/∂Z[n]`` are carried point by point from the output down:
 

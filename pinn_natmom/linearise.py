@@ -4,7 +4,7 @@
 ``problem.terms``; ``L = ½‖r‖²`` and ``∇L = Jᵀ r``.
 
 Fast Jacobian (``method="forward"``): the forward Laplacian and a hand-written reverse pass through it, point by
-point (:mod:`.jacobian`), each block written straight into its rows of ``J``.
+point (``jacobian``), each block written straight into its rows of ``J``.
 
 Reference (``method="reference"``): ``vmap(jacrev(ρ))`` with the point's derivatives from ``torch.func``.
 """
@@ -31,7 +31,7 @@ JACOBIAN_METHODS = ("forward", "reference")
 @dataclass(frozen=True)
 class Linearised:
     """``r`` (``N``) and ``J`` (``N × P``) at one θ; or, with ``rows``, this block of the rows of a larger system
-    (:class:`~pinn_natmom.solvers.RowBlock`), whose sums over the rows run over all the blocks."""
+    (``RowBlock``), whose sums over the rows run over all the blocks."""
 
     residual: Tensor
     jacobian: Tensor
@@ -72,7 +72,7 @@ input and output channels, the gradients of the outputs, and the activation deri
 
 def rows_per_pass(mlp: MLP, dim: int, term: Term, itemsize: int, max_bytes: int = JACOBIAN_PASS_BYTES) -> int:
     """Points of ``term`` linearised in one pass within ``max_bytes``: a point takes ``C·Σ_ℓ(w_ℓ)·copies`` entries of
-    activations (``C`` channels, widths ``w_ℓ``, :data:`ACTIVATION_COPIES`) and ``2P`` for its row of ``J`` and the
+    activations (``C`` channels, widths ``w_ℓ``, ``ACTIVATION_COPIES``) and ``2P`` for its row of ``J`` and the
     per-layer blocks it is assembled from."""
     per_point = channel_count(dim, term.needs) * sum(mlp.widths) * ACTIVATION_COPIES + 2 * mlp.num_params
     return max(1, max_bytes // (per_point * itemsize))
@@ -80,8 +80,8 @@ def rows_per_pass(mlp: MLP, dim: int, term: Term, itemsize: int, max_bytes: int 
 
 def linearise(mlp: MLP, problem: Problem, theta: Tensor, points: Points, method: str = "forward",
               max_bytes: int = JACOBIAN_PASS_BYTES) -> Linearised:
-    """``r(θ)`` and ``J(θ)`` on ``points`` (one :class:`Collocation` per term name), written into one ``N × P`` tensor
-    block by block (:func:`rows_per_pass`), so building ``J`` needs at most ``max_bytes`` beside it."""
+    """``r(θ)`` and ``J(θ)`` on ``points`` (one ``Collocation`` per term name), written into one ``N × P`` tensor
+    block by block (``rows_per_pass``), so building ``J`` needs at most ``max_bytes`` beside it."""
     if method not in JACOBIAN_METHODS:
         raise ValueError(f"unknown Jacobian method {method!r}; choose from {JACOBIAN_METHODS}")
     n_rows = sum(len(points[term.name]) for term in problem.terms)

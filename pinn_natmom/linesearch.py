@@ -1,5 +1,5 @@
 """The grid line search of the ENGD papers: ``α* = argmin_{α ∈ {2⁰, 2⁻¹, …, 2⁻³⁰}} L(θ − α d)``, or along the
-curved path ``θ − α d + ½ α² a`` when an acceleration ``a`` is given (:mod:`pinn_natmom.optim.geodesic`).
+curved path ``θ − α d + ½ α² a`` when an acceleration ``a`` is given (``pinn_natmom.optim.geodesic``).
 
 Candidates are evaluated in batched residual passes (``losses`` takes ``K × P`` parameter vectors). No step
 (``α = 0``) is taken when no candidate lowers the loss.

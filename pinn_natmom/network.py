@@ -2,7 +2,7 @@
 
 Layout of θ: for each layer ℓ = 1..L, the weight ``W_ℓ`` (out × in, row-major) followed by the bias ``b_ℓ`` (out).
 The network is ``u(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L`` with a scalar output and ``σ = tanh`` or ``σ = sin``
-(:data:`ACTIVATIONS`). A sine network whose first layer is initialised with frequencies ``ω`` times the usual scale
+(``ACTIVATIONS``). A sine network whose first layer is initialised with frequencies ``ω`` times the usual scale
 (``frequency``; SIREN, Sitzmann et al. 2020) starts from oscillating features: Helmholtz's ``sin(kx)`` solutions are
 reached from ``ω ≈ k``, where a tanh network's Gauss–Newton steps stay stuck at the zero field (results/pdes).
 """
@@ -17,7 +17,7 @@ from torch import Tensor
 
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin}
 INITS = ("auto", "uniform", "glorot")
-"""Initial weight distributions (:meth:`MLP.init`); ``auto`` is ``glorot`` for sine networks, else ``uniform``."""
+"""Initial weight distributions (``MLP.init``); ``auto`` is ``glorot`` for sine networks, else ``uniform``."""
 
 
 def tanh_in_place(z: Tensor) -> Tensor:
@@ -34,7 +34,7 @@ IN_PLACE = {"tanh": tanh_in_place, "sin": torch.Tensor.sin_}
 @dataclass(frozen=True)
 class MLP:
     """Shapes of an MLP ``in_dim → hidden… → 1`` with activation ``activation``, initial weight distribution
-    ``init_scheme`` (:data:`INITS`) and first-layer init scale ``frequency``; it holds no parameters (those are θ)."""
+    ``init_scheme`` (``INITS``) and first-layer init scale ``frequency``; it holds no parameters (those are θ)."""
 
     in_dim: int
     hidden: tuple[int, ...]
@@ -95,7 +95,7 @@ class MLP:
         return layers
 
     def init(self, generator: torch.Generator, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> Tensor:
-        """θ drawn from :attr:`resolved_init`, the first layer's weights multiplied by ``frequency``:
+        """θ drawn from ``resolved_init``, the first layer's weights multiplied by ``frequency``:
 
         - ``uniform``: PyTorch's ``nn.Linear`` default, ``W_ij, b_i ~ U(−1/√in, 1/√in)``. The random biases spread
           the units' transitions ``W_i·x + b_i = 0`` over the domain; with zero biases every one passes through the
@@ -119,7 +119,7 @@ class MLP:
         """``u_θ(x)`` for ``x`` of shape ``(…, in)``; with θ of shape ``(K, P)`` and x ``(N, in)`` the result is ``(K, N)``.
 
         ``in_place`` (no autograd): each activation overwrites its layer's fresh output, ``tanh`` by
-        :func:`tanh_in_place`."""
+        ``tanh_in_place``."""
         layers = self.unflatten(theta)
         sigma = IN_PLACE[self.activation] if in_place else ACTIVATIONS[self.activation]
         z = x

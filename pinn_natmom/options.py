@@ -1,9 +1,9 @@
-"""The options of a run: one definition (:class:`Options`), from which the command line, the configuration-file
+"""The options of a run: one definition (``Options``), from which the command line, the configuration-file
 checks and the library's defaults all come.
 
-Every field of :class:`Options` carries its help text, its kind and, where it has them, its allowed values in the
-field's metadata (:class:`OptionInfo`). A field left ``None`` is *unset*: :meth:`Options.resolved` fills it with the
-problem's recommendation (:attr:`pinn_natmom.problem.Problem.recommended`), else with the default the metadata gives.
+Every field of ``Options`` carries its help text, its kind and, where it has them, its allowed values in the
+field's metadata (``OptionInfo``). A field left ``None`` is *unset*: ``Options.resolved`` fills it with the
+problem's recommendation (``pinn_natmom.problem.Problem.recommended``), else with the default the metadata gives.
 So ``solve(problem, Options(steps=50))`` and ``solve(problem, steps=50)`` are the same run.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ class OptionInfo:
 
 
 def option(kind: str, default: Any, help: str, choices: tuple[str, ...] | None = None, resumable: bool = False) -> Any:
-    """A field of :class:`Options`: unset (``None``) by default, described by an :class:`OptionInfo`."""
+    """A field of ``Options``: unset (``None``) by default, described by an ``OptionInfo``."""
     return field(default=None, metadata={"info": OptionInfo(kind, default, help, choices, resumable)})
 
 
@@ -87,7 +87,7 @@ class Options:
 
     def __post_init__(self) -> None:
         """Check the options that are set and that the loop owns; the optimizer checks its own (momentum, cut-off,
-        step size…) when :meth:`resolved` builds it."""
+        step size…) when ``resolved`` builds it."""
         given = self.given()
         for name, value in given.items():
             choices = INFO[name].choices
@@ -154,7 +154,7 @@ class Options:
 
 
 INFO: dict[str, OptionInfo] = {f.name: f.metadata["info"] for f in dataclasses.fields(Options)}
-"""The :class:`OptionInfo` of every option, by name."""
+"""The ``OptionInfo`` of every option, by name."""
 
 
 def _check(ok: bool, message: str) -> None:

@@ -1,6 +1,6 @@
 """The contract between the engine and a PDE library.
 
-A problem is a list of :class:`Term` objects. Each term owns its collocation points (drawn by its sampler),
+A problem is a list of ``Term`` objects. Each term owns its collocation points (drawn by its sampler),
 a pointwise residual ``ρ(x, jet)`` written against the derivatives of a parameter-free field ``u``, and a weight
 ``w`` (default ``1/N_term``). The engine stacks ``r_i = √w · ρ(x_i)`` over all terms, so that the loss is
 
@@ -70,7 +70,7 @@ class Term:
         data: pointwise data ``g(x)`` the residual reads (source term, boundary or initial values), evaluated once
             per point set rather than at every residual evaluation; ``None`` if the residual needs none.
         sampler: ``(n, generator) -> n × d`` points in the term's region, in float64 on the CPU.
-        needs: the parts of the :class:`Jet` that ``residual`` reads (``value`` is always computed).
+        needs: the parts of the ``Jet`` that ``residual`` reads (``value`` is always computed).
         laplacian_dims: coordinates summed in ``jet.laplacian`` (``None``: all). Heat uses the spatial ones only.
         weight: ``w`` in the loss; ``None`` means ``1/N_term``.
         points: the number of points drawn for the term unless the run says otherwise (``n_points``).
@@ -109,8 +109,8 @@ class Problem:
     ``bounds`` are the extents ``(lo_j, hi_j)`` of the domain's bounding box per input coordinate (``None``: not
     stated); ``time_axis`` is the input coordinate that is time, if any (heat: the last one). ``output``: when set,
     the field is ``u(x) = a(x) + b(x) N(x)`` with ``(a, b) = output(x)`` and ``N`` the network (an exactly imposed
-    Dirichlet condition, :mod:`pdes.hard`); the terms' residuals already read ``u``.
-    ``recommended`` are the run options (fields of :class:`pinn_natmom.options.Options`, e.g. ``hidden``) that this
+    Dirichlet condition, ``pdes.hard``); the terms' residuals already read ``u``.
+    ``recommended`` are the run options (fields of ``pinn_natmom.options.Options``, e.g. ``hidden``) that this
     problem's library recommends where the user sets none.
     """
 

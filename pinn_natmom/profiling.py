@@ -5,12 +5,12 @@ and ``B`` the measured device-memory bandwidth (bytes read plus written by a lar
 phase can run much faster than its floor; ``measured / floor`` is the gap left.
 
 Counts for an MLP with linear layers ``i_ℓ → o_ℓ`` (``M = Σ_ℓ i_ℓ o_ℓ``), a term with ``N_t`` points and ``C_t``
-forward-Laplacian channels (:func:`pinn_natmom.diffops.channel_count`), ``N = Σ N_t`` rows, ``P`` parameters and
+forward-Laplacian channels (``pinn_natmom.diffops.channel_count``), ``N = Σ N_t`` rows, ``P`` parameters and
 ``s`` bytes per number:
 
 - Jacobian: forward jet, reverse pass to the layer outputs, per-layer outer products: ``3 · 2 C_t N_t M`` FLOPs; bytes
   ``N P s`` (J written once) plus the traced channels written and read once, ``2 C_t N_t Σ_ℓ (i_ℓ + o_ℓ) s``.
-- The direction solve: the solver's own cost model (:func:`pinn_natmom.solvers.cost`).
+- The direction solve: the solver's own cost model (``pinn_natmom.solvers.cost``).
 - Line search over ``K`` step sizes: ``2 K C_t N_t M`` FLOPs; activations written and read once, ``2 K C_t N_t Σ_ℓ o_ℓ s``.
 - Error evaluation on ``n_e`` points (values only): ``2 n_e M`` FLOPs, ``2 n_e Σ_ℓ o_ℓ s`` bytes.
 """
@@ -114,7 +114,7 @@ def jacobian_work(mlp: MLP, problem: Problem, n_points: Mapping[str, int], items
 
 
 def solve_work(solver: str, n_rows: int, n_params: int, itemsize: int, **options: object) -> Work:
-    """One direction solve, from the solver's cost model (:func:`pinn_natmom.solvers.cost`)."""
+    """One direction solve, from the solver's cost model (``pinn_natmom.solvers.cost``)."""
     cost = solvers.cost(solver, n_rows, n_params, itemsize, **options)
     return Work(cost.flops, cost.traffic)
 

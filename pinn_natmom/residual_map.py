@@ -1,7 +1,7 @@
 """The residual map ``θ ↦ r(θ)`` on one set of collocation points, as the optimizers query it.
 
-:class:`ResidualMap` is the contract (optimizer tests implement it for small least-squares problems);
-:class:`NetworkResidualMap` is the network's residual on the points of the current step.
+``ResidualMap`` is the contract (optimizer tests implement it for small least-squares problems);
+``NetworkResidualMap`` is the network's residual on the points of the current step.
 """
 from __future__ import annotations
 

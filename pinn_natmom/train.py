@@ -40,8 +40,8 @@ class FitConfig:
     ``steps`` updates, after ``time_limit`` seconds, or once ``rel_l2 ≤ target_rel_l2``, whichever comes first; with
     points drawn once it also stops as ``stalled`` after an update that leaves ``θ`` and the optimizer's state exactly
     as they were (every later update would repeat it: no step lowers the loss at these points).
-    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (:mod:`.compute`);
-    ``mixed_precision`` builds ``J`` in float32 (:class:`~pinn_natmom.compute.MixedPrecisionCompute`).
+    ``cuda_graphs`` replays the network work of a step from CUDA graphs on a CUDA device (``compute``);
+    ``mixed_precision`` builds ``J`` in float32 (``MixedPrecisionCompute``).
     """
 
     n_points: Mapping[str, int]
@@ -100,12 +100,12 @@ class FitResult:
 
 MAX_ATTEMPTS = 4
 """Tries of one update before the run stops as diverged: the first with the optimizer as given, then three with
-:meth:`cautious` copies (more damping, larger cut-off, smaller fixed step)."""
+``cautious`` copies (more damping, larger cut-off, smaller fixed step)."""
 STEP_FAILURES = (NonFiniteError, FactorizationError, torch.linalg.LinAlgError)
 
 
 class Sharding(Protocol):
-    """How the loop runs when its points are shared among processes (:class:`pinn_natmom.distributed.Sharding`); every
+    """How the loop runs when its points are shared among processes (``pinn_natmom.distributed.Sharding``); every
     method is a collective that all processes call in the same order."""
 
     def points(self, points: Points) -> Points: ...
@@ -142,25 +142,25 @@ def sample_points(problem: Problem, counts: Mapping[str, int], generator: torch.
 
 
 class Diverged(Exception):
-    """An update rejected :data:`MAX_ATTEMPTS` times; the message says why."""
+    """An update rejected ``MAX_ATTEMPTS`` times; the message says why."""
 
 
 class Trainer:
-    """The training loop of one run, set up and stepped one update at a time (:meth:`step`) or run until a stopping
-    rule fires (:meth:`run`).
+    """The training loop of one run, set up and stepped one update at a time (``step``) or run until a stopping
+    rule fires (``run``).
 
     Set-up: the points from the point generator (seeded ``seed + 1``), ``θ`` from the network's initialisation
-    (seeded ``seed``), or both from ``resume``; the exact-error points; the compute path (:mod:`.compute`); and, for
+    (seeded ``seed``), or both from ``resume``; the exact-error points; the compute path (``compute``); and, for
     a new run, the first history row (``θ_0``). The training clock starts here.
 
     Divergence guard: an update that raises on NaN or infinity (in ``J``, ``r`` or the direction), whose
     factorisation fails, or whose new ``θ`` or loss is not finite is rejected and retried from the same ``θ`` with a
-    new linearisation and a :meth:`cautious` optimizer, up to :data:`MAX_ATTEMPTS` times; then :meth:`step` raises
-    :class:`Diverged` and :meth:`run` stops as ``diverged`` with the last good ``θ``.
+    new linearisation and a ``cautious`` optimizer, up to ``MAX_ATTEMPTS`` times; then ``step`` raises
+    ``Diverged`` and ``run`` stops as ``diverged`` with the last good ``θ``.
 
-    ``sharding``: this process holds a share of the points (:class:`Sharding`); every process must then step alike,
-    and the history gains :data:`COMMUNICATION_COLUMN`. ``options`` and ``solver``: the run options this loop was
-    built from and the solver they chose (:func:`pinn_natmom.setup`), kept for reference.
+    ``sharding``: this process holds a share of the points (``Sharding``); every process must then step alike,
+    and the history gains ``COMMUNICATION_COLUMN``. ``options`` and ``solver``: the run options this loop was
+    built from and the solver they chose (``pinn_natmom.setup``), kept for reference.
     """
 
     def __init__(self, problem: Problem, network: MLP, optimizer: Any, config: FitConfig,
@@ -225,7 +225,7 @@ class Trainer:
 
     def step(self) -> dict[str, float]:
         """One update (after redrawing the points when ``resample_every`` says so), appended to the history and
-        returned as its row; :class:`Diverged` when the guard rejected it :data:`MAX_ATTEMPTS` times."""
+        returned as its row; ``Diverged`` when the guard rejected it ``MAX_ATTEMPTS`` times."""
         step = self.steps_done + 1
         every = self.config.resample_every
         if every and step > 1 and (step - 1) % every == 0:
@@ -333,7 +333,7 @@ class Trainer:
 def fit(problem: Problem, network: MLP, optimizer: Any, config: FitConfig, hooks: Hooks = Hooks(),
         resume: Snapshot | None = None, sharding: Sharding | None = None) -> FitResult:
     """Train ``θ`` from the seed's initialisation, or continue from ``resume``, and return it with the history
-    (:class:`Trainer` set up and run)."""
+    (``Trainer`` set up and run)."""
     return Trainer(problem, network, optimizer, config, resume, sharding).run(hooks)
 
 

@@ -3,15 +3,15 @@
 
     python scripts/bench_distributed.py [--out results] [--processes 1,2,4] [--steps 6]
 
-Measured: for each solver of :data:`SOLVERS` and each process count, ``scripts/solve.py`` on 5-d Poisson
-(:data:`RUN`) under ``torchrun`` (a plain process for 1), gloo on this CPU with the cores shared evenly among the
+Measured: for each solver of ``SOLVERS`` and each process count, ``scripts/solve.py`` on 5-d Poisson
+(``RUN``) under ``torchrun`` (a plain process for 1), gloo on this CPU with the cores shared evenly among the
 processes (``OMP_NUM_THREADS``); the median step time (differences of the history's clock, step 1 dropped) and the
 bytes each process handed to collectives per step (the history's ``comm_bytes``), beside the volume the formula of
-:mod:`pinn_natmom.distributed` predicts.
+``pinn_natmom.distributed`` predicts.
 
 Estimated: the step time on ``W`` GPUs with ``3,500`` points per GPU (weak scaling) for the network of the H100
 measurements (``results/gpu/gpu.md``: P = 10,065; Jacobian 1.59 ms and line search 0.99 ms per 3,500 points, float64
-products at 56.6 TFLOP/s) and nominal interconnects, by the model of :func:`estimate`.
+products at 56.6 TFLOP/s) and nominal interconnects, by the model of ``estimate``.
 
 Writes ``distributed/measured.csv``, ``distributed/estimate.csv``, ``distributed/scaling.png`` and
 ``distributed.md`` under ``--out``.

@@ -3,7 +3,7 @@ final rel_l2.
 
     python scripts/bench_pdes.py [--set defaults|anchor] [--out results/pdes] [--extra "--steps 200"] [--repeat 1]
 
-Each run of the set (:data:`SETS`: the default problems with their default settings, or the anchor configuration
+Each run of the set (``SETS``: the default problems with their default settings, or the anchor configuration
 2→64→1 on 900 + 120 points drawn once, seeds 0–5) runs with ``--extra`` in a fresh process. The wall time includes
 start-up (imports, sampling) and is measured around the process; the steps and training-clock times to 1e-5 and 1e-6
 come from its history. With ``--repeat N`` the whole set runs N times over, one command after the other, so that a

@@ -3,12 +3,12 @@
     python scripts/bench_solvers.py [--out results/solvers] [--budget-s 60] [--memory-gib 8]
                                     [--parts acceptance,accuracy,training,precision,grid]
 
-``grid``: for every network of :data:`NETWORKS` (P = 257 … 116,865), every N of :data:`POINTS` (500 … 10,000) and every
-solver, the time and bytes of the solve are estimated first (the solver's cost model, :func:`pinn_natmom.solvers.cost`; the rate is the measured float64
-matrix-product rate of :func:`pinn_natmom.profiling.measure_ceilings`); a configuration whose estimate exceeds the time
+``grid``: for every network of ``NETWORKS`` (P = 257 … 116,865), every N of ``POINTS`` (500 … 10,000) and every
+solver, the time and bytes of the solve are estimated first (the solver's cost model, ``pinn_natmom.solvers.cost``; the rate is the measured float64
+matrix-product rate of ``pinn_natmom.profiling.measure_ceilings``); a configuration whose estimate exceeds the time
 budget or the memory limit is recorded as skipped. The others run each in a fresh subprocess that builds the Jacobian
 of the Poisson problem on ``[0, 1]^d`` (interior : boundary points = 6 : 1), resets the peak resident set size
-(``/proc/self/clear_refs``), times the solve ``J ↦ (J⁺ r, λ)`` with :func:`pinn_natmom.profiling.median_time` and
+(``/proc/self/clear_refs``), times the solve ``J ↦ (J⁺ r, λ)`` with ``pinn_natmom.profiling.median_time`` and
 reads the peak RSS during the solve (``VmHWM``: the process with ``J`` and every matrix the solver forms) beside the
 theoretical bytes of those matrices.
 
@@ -20,7 +20,7 @@ exponent of the previous step (the state after one step, as in scripts/profile_s
 ``accuracy``: the relative difference from woodbury's direction of nystrom for several ℓ and of nystrom-pcg for
 several ℓ and CG step counts, at P = 10,065 and N = 3,500 and 10,000. ``training``: 20 ENGD-Woodbury steps of 5-d Poisson (P = 10,065, 3,000 + 500 points resampled every step) run by
 scripts/solve.py under ``/usr/bin/time -v`` (its maximum RSS). ``precision``: training runs with ``J`` in float64 and in
-float32 (:data:`PRECISION_CASES`), their accuracy and the time to build ``J``.
+float32 (``PRECISION_CASES``), their accuracy and the time to build ``J``.
 
 It writes ``grid.csv``, ``acceptance.csv``, ``accuracy.csv``, ``training.csv``, ``precision.csv``, ``solvers.png`` (log-log time and peak
 memory against N and P with fitted slopes), ``runs.json`` (the command, parts and measured matrix-product rate of every
@@ -77,7 +77,7 @@ def build(dim: int, hidden: tuple[int, ...], n: int, **options: object) -> Train
 
 
 def peak_rss_bytes() -> int:
-    """``VmHWM`` of this process (the peak resident set size since the last :func:`reset_peak_rss`)."""
+    """``VmHWM`` of this process (the peak resident set size since the last ``reset_peak_rss``)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return 1024 * int(line.split()[1])
@@ -259,7 +259,7 @@ PRECISION_CASES = (
 
 
 def precision() -> list[dict]:
-    """Each case of :data:`PRECISION_CASES` trained with ``J`` in float64 and in float32 (``mixed_precision``), and
+    """Each case of ``PRECISION_CASES`` trained with ``J`` in float64 and in float32 (``mixed_precision``), and
     the time to build ``J`` (forward Jacobian, on the first points) either way."""
     rows = []
     for label, pde, problem_options, run_options in PRECISION_CASES:

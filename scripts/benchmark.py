@@ -8,7 +8,7 @@ For each problem it writes ``<problem>.csv`` (one row per optimizer and seed: fi
 run stopped, time to 1e-3 … 1e-7), ``<problem>-history.csv`` (every logged row) and ``<problem>.png`` (median rel_l2
 against wall time and against steps, one line per optimizer), then rebuilds ``benchmark.md`` from every problem's CSV
 in the folder. A run on fixed points that stops as ``stalled`` (its update repeats exactly, see
-:class:`pinn_natmom.train.FitConfig`) would have held its last θ to the end of the budget: its final error stands for
+``pinn_natmom.train.FitConfig``) would have held its last θ to the end of the budget: its final error stands for
 the whole budget, and the plots carry it on to the end.
 Each run is one process-local training loop; runs are sequential so they do not share the processor.
 ``--merge`` runs nothing: it combines the CSVs of earlier benchmark folders (runs of one machine, split across
@@ -184,9 +184,9 @@ def more_than_half(share: float, seeds: int) -> float:
 
 def floor_test(rows: list[dict]) -> str | None:
     """A sentence on whether the final error depends on the optimizer, among the optimizers whose median final rel_l2
-    lies within :data:`FLOOR_WINDOW` of the lowest (:func:`optimizer_effect` on ``log10`` of the final rel_l2), and,
+    lies within ``FLOOR_WINDOW`` of the lowest (``optimizer_effect`` on ``log10`` of the final rel_l2), and,
     with ``engd`` in the set, the share of their runs that end below ``engd``'s median final error with what that share
-    makes of "more than half the seeds reach it", which a finite median time needs (:func:`more_than_half`). ``None``
+    makes of "more than half the seeds reach it", which a finite median time needs (``more_than_half``). ``None``
     with fewer than two such optimizers."""
     finals: dict[str, list[float]] = {}
     for r in rows:
@@ -216,7 +216,7 @@ def summary(out: Path, machine: str) -> None:
     """``benchmark.md``: per problem and optimizer, median and mean ± std of the final rel_l2 and median times to
     fixed errors; with ``engd`` in the set, also the median time to ``engd``'s median final error over all seeds
     (a seed that never reaches it counts as never, so "—" means at least half never did). The steps cell counts the
-    runs that stalled before the budget ran out. Under each table, the :func:`floor_test`."""
+    runs that stalled before the budget ran out. Under each table, the ``floor_test``."""
     lines = ["# Optimizer benchmark", "", f"Machine: {machine}. float64; equal wall-clock budget per run.", ""]
     for problem_name in PROBLEMS:
         path = out / f"{problem_name}.csv"

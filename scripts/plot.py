@@ -1,5 +1,5 @@
 """Render a saved run again: ``python scripts/plot.py RUN_DIR`` (``--help`` for the options). The command lives in
-:mod:`pinn_natmom.cli.plot`."""
+``pinn_natmom.cli.plot``."""
 import sys
 
 from pinn_natmom.cli.plot import main

@@ -5,7 +5,7 @@
 In one call it measures the device's float64/float32 matrix-product rate and copy bandwidth, then for every case
 the median time of each phase of a step (Jacobian build, the direction solve, a line-search
 window of 6 step sizes, error evaluation, and the whole step as the training loop runs it), each against its floor
-(:mod:`pinn_natmom.profiling`); then trains the time-to-accuracy runs. It writes ``ceilings.csv``, ``phases.csv``,
+(``pinn_natmom.profiling``); then trains the time-to-accuracy runs. It writes ``ceilings.csv``, ``phases.csv``,
 ``time_to_accuracy.csv``, ``trace.txt`` (the kernels of one step of the last case), ``environment.json`` and, with ``--linalg``,
 ``linalg.csv`` (torch.linalg against CuPy on the factorisations the solvers use, and the routes to a Jacobian's SVD).
 """
@@ -88,7 +88,7 @@ TTA_RUNS = {
     "poisson5d-P10065-nystrom-pcg": _poisson_case(
         Case(5, (64, 64, 48, 48), 3000, 500, "nystrom-pcg", 1e-8), steps=100_000, resample_every=1),
 }
-"""The default problems (their run defaults, :mod:`pdes`), the anchor, and the 5-d P = 10,065 case with each solver
+"""The default problems (their run defaults, ``pdes``), the anchor, and the 5-d P = 10,065 case with each solver
 and with the float32 Jacobian of ``mixed_precision``."""
 
 

@@ -1,5 +1,5 @@
 """Solve a PDE with a physics-informed network: ``python scripts/solve.py --pde poisson`` (``--help`` for the
-options). The command lives in :mod:`pinn_natmom.cli.solve`."""
+options). The command lives in ``pinn_natmom.cli.solve``."""
 import sys
 
 from pinn_natmom import distributed

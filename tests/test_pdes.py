@@ -211,7 +211,7 @@ def test_hard_constraint_trains_and_refuses_neumann_faces():
 @pytest.mark.parametrize("pde, dim, optimizer", [("poisson", 2, "natural-auto"), ("poisson", 5, "natural-auto"),
                                                  ("heat", 1, "natural-auto"), ("helmholtz", 2, "natural-auto")])
 def test_each_problem_recommends_its_optimizer_and_an_explicit_choice_wins(pde, dim, optimizer):
-    from pinn_natmom.cli import runs
+    from pinn_natmom.cli import resolve as runs
     from pinn_natmom.cli import settings as table
 
     settings = {**table.defaults(), "pde": pde, "dim": dim}

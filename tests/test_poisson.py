@@ -72,7 +72,7 @@ def test_residuals_work_under_vmap_point_by_point():
 
 
 def test_recommended_initialisation_is_glorot_from_d4_and_uniform_below_and_recorded_resolved():
-    from pinn_natmom.cli import runs
+    from pinn_natmom.cli import resolve as runs
     from pinn_natmom.cli import settings as table
 
     for dim, scheme in ((2, "uniform"), (5, "glorot")):

@@ -1,7 +1,7 @@
 """The PDE families the command line offers, and their parameters as problem settings.
 
 A *family* is a factory ``(**parameters) -> Problem``. Libraries register a mapping of them, by name, under the
-entry-point group :data:`GROUP` (``pdes`` registers ``poisson``, ``heat`` and ``helmholtz``); the command line
+entry-point group ``GROUP`` (``pdes`` registers ``poisson``, ``heat`` and ``helmholtz``); the command line
 knows them only from there. A parameter with a plain type (``int``, ``float``, ``bool``, ``str``, optionally
 ``None``; ``str | Sequence[str]`` counts as ``str``) becomes a setting ``--<name>``, with its help from the
 factory's docstring (its ``Args:`` section); parameters that take functions (an exact solution, a source term) are
@@ -39,7 +39,7 @@ class ProblemSetting:
 
 @functools.cache
 def catalogue() -> dict[str, Family]:
-    """Every family registered under :data:`GROUP`, by name (a name registered twice is an error)."""
+    """Every family registered under ``GROUP``, by name (a name registered twice is an error)."""
     found: dict[str, Family] = {}
     for point in entry_points(group=GROUP):
         for name, factory in point.load().items():
@@ -110,7 +110,9 @@ def problem_settings() -> dict[str, ProblemSetting]:
             known = found.get(name)
             if known is not None and known.kind != kind:
                 raise ConfigError(f"the families {known.owners[0]} and {family} take {name!r} as different kinds")
-            text = known.help if known is not None else texts.get(name, name.replace("_", " "))
+            text = texts.get(name, name.replace("_", " ")).rstrip(".")
+            if known is not None and known.help != text:
+                text = known.help.split(" (")[0]
             owners = (*known.owners, family) if known is not None else (family,)
             found[name] = ProblemSetting(name, kind, text, owners)
     shared = len(families)
@@ -121,7 +123,7 @@ def problem_settings() -> dict[str, ProblemSetting]:
 
 def build(name: str, given: Mapping[str, Any]) -> Problem:
     """The problem of family ``name`` with the problem settings ``given`` (``None`` values left to the factory); a
-    setting of another family, or an unknown family, is a :class:`ConfigError`."""
+    setting of another family, or an unknown family, is a ``ConfigError``."""
     families = catalogue()
     if name not in families:
         raise ConfigError(f"unknown PDE {name!r}; choose from {', '.join(families)}")

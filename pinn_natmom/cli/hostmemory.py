@@ -5,8 +5,8 @@ batch, the error evaluation's hidden layer, the Jacobian. glibc serves a request
 with a fresh mapping, which the kernel zero-fills page by page on first touch, and returns the top of the heap to
 the system once more than its *trim threshold* lies free there. Both start at 128 KiB and rise only when a mapping
 is freed (to that mapping's size, at most 32 MiB; trim: twice that), so how often a run pays the page faults depends
-on the sizes it happened to free first: on the anchor problem ``2→64→1``, 1,020 points, that is about 3 ms of a
-25 ms step. Setting both once, before training,
+on the sizes it happened to free first (results/pdes/README.md measures what it costs). Setting both once, before
+training,
 
 * ``M_MMAP_THRESHOLD = 32 MiB`` (the largest value glibc accepts) and
 * ``M_TRIM_THRESHOLD = 256 MiB``,

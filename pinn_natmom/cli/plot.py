@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import export
 from . import settings
-from .runs import load_result
+from .reload import load_result
 
 
 class Parser(argparse.ArgumentParser):

@@ -51,7 +51,7 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
 
 
 def write_history(path: Path, rows: Iterable[Mapping[str, float]]) -> None:
-    """``history.csv`` with the columns of :data:`pinn_natmom.train.HISTORY_COLUMNS` (and the bytes communicated per
+    """``history.csv`` with the columns of ``pinn_natmom.train.HISTORY_COLUMNS`` (and the bytes communicated per
     step in a run over several processes), full float precision."""
     rows = list(rows)
     columns = HISTORY_COLUMNS + ((COMMUNICATION_COLUMN,) if rows and COMMUNICATION_COLUMN in rows[-1] else ())
@@ -65,7 +65,7 @@ def write_history(path: Path, rows: Iterable[Mapping[str, float]]) -> None:
 
 
 def write_checkpoint(run_dir: Path, snapshot: Snapshot, network: Mapping[str, Any]) -> None:
-    """``checkpoint.pt``: the :class:`~pinn_natmom.train.Snapshot` (tensors on the CPU) and the network shape,
+    """``checkpoint.pt``: the ``Snapshot`` (tensors on the CPU) and the network shape,
     loadable with ``torch.load(weights_only=True)``; the checkpoint it replaces becomes ``checkpoint-previous.pt``."""
     payload = {
         "format": CHECKPOINT_FORMAT, "step": snapshot.step, "theta": snapshot.theta.detach().cpu(),
@@ -82,7 +82,7 @@ def write_checkpoint(run_dir: Path, snapshot: Snapshot, network: Mapping[str, An
 
 
 def read_checkpoint(path: Path) -> Snapshot:
-    """The snapshot in a checkpoint file, or :class:`CheckpointError` saying what is wrong (missing, truncated,
+    """The snapshot in a checkpoint file, or ``CheckpointError`` saying what is wrong (missing, truncated,
     not a checkpoint) and, when there is one, which previous checkpoint to resume from instead."""
     previous = path.with_name(PREVIOUS_CHECKPOINT)
     fallback = f"; the previous checkpoint {previous} may be used instead (--resume {previous})" if previous != path and previous.exists() else ""

@@ -1,16 +1,16 @@
-"""Run settings: one table (:func:`table`) from which the command line is built and against which TOML and JSON
+"""Run settings: one table (``table``) from which the command line is built and against which TOML and JSON
 configuration files are checked.
 
-The table is derived, not written out: the run options are the fields of :class:`pinn_natmom.options.Options`
+The table is derived, not written out: the run options are the fields of ``pinn_natmom.options.Options``
 (their help, kind and choices from the fields' metadata); the problem settings are the parameters of the PDE
-families' factories (:mod:`.families`; help from their docstrings); the rest say where and how output is shown.
+families' factories (``families``; help from their docstrings); the rest say where and how output is shown.
 Point counts are per term: ``--n-<term> N`` on the command line, ``n_<term> = N`` in files, for whichever terms
 the problem has.
 
 A setting comes, by increasing precedence, from its default, a configuration file (``--config FILE``: TOML, or the
 ``config.json`` a run folder holds) and the command line. ``None`` (JSON ``null``, or leaving the key out) means
 "unset": the problem's recommendation, else the default. An unknown name or a value of the wrong type is a
-:class:`ConfigError` that names the key and, for a misspelt one, the closest valid name.
+``ConfigError`` that names the key and, for a misspelt one, the closest valid name.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ COUNT = re.compile(r"^n_([a-z][a-z0-9_]*)$")
 class Setting:
     """One setting: its ``kind`` (``int``, ``float``, ``str``, ``bool``, ``widths`` or ``path``), default, help text,
     allowed values, its ``group`` (``problem``: a parameter of the families in ``owners``; ``run``: a field of
-    :class:`~pinn_natmom.options.Options`; ``output``: where and how output is shown, which a saved ``config.json``
+    ``Options``; ``output``: where and how output is shown, which a saved ``config.json``
     leaves out) and whether it may change when a run is resumed."""
 
     name: str
@@ -83,7 +83,7 @@ OUTPUT = (
 
 
 def _run_settings() -> list[Setting]:
-    """The fields of :class:`~pinn_natmom.options.Options` (point counts aside) as settings; the default shown is
+    """The fields of ``Options`` (point counts aside) as settings; the default shown is
     the one an unset option takes where the problem recommends none."""
     settings = []
     for name, info in INFO.items():
@@ -93,7 +93,7 @@ def _run_settings() -> list[Setting]:
             text = info.help
         else:
             shown = ",".join(map(str, info.default)) if isinstance(info.default, tuple) else info.default
-            text = f"{info.help} (default {shown}, unless the problem recommends another: --list)"
+            text = f"{info.help} (default {shown})"
         settings.append(Setting(name, info.kind, None, text, "run", info.choices, info.resumable))
     return settings
 
@@ -144,7 +144,7 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
 
 def point_counts(extra: list[str]) -> dict[str, int]:
     """Point counts from the arguments argparse did not know: ``--n-interior 900`` or ``--n-interior=900``; any
-    other argument is a :class:`ConfigError` that suggests the closest flag."""
+    other argument is a ``ConfigError`` that suggests the closest flag."""
     counts: dict[str, int] = {}
     items = iter(extra)
     for item in items:
@@ -185,7 +185,7 @@ def check(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     """``values`` with names normalised (``-`` → ``_``), each value converted to its setting's kind, and the point
     counts (``n_<term>``) gathered under ``n_points``.
 
-    Raises :class:`ConfigError` naming ``source`` and the key for unknown names, wrong types and disallowed choices.
+    Raises ``ConfigError`` naming ``source`` and the key for unknown names, wrong types and disallowed choices.
     """
     settings = table()
     checked: dict[str, Any] = {}
@@ -207,7 +207,7 @@ def check(values: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def convert(setting: Setting, value: Any, source: str) -> Any:
-    """The value of ``setting`` from a file: the right type, or :class:`ConfigError`."""
+    """The value of ``setting`` from a file: the right type, or ``ConfigError``."""
     if value is None:
         return None
     where = f"{source}: key {setting.name!r}"

@@ -12,7 +12,7 @@ exits; --resume RUN_DIR continues from it. Usage errors exit with status 2 and a
     torchrun --nproc-per-node 4 scripts/solve.py --pde poisson --dim 5 ...
 
 runs the same solve over 4 processes (one per GPU with NCCL, or on the CPU with gloo), each holding a share of the
-points; process 0 writes the run folder (:mod:`pinn_natmom.distributed`).
+points; process 0 writes the run folder (``pinn_natmom.distributed``).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from ..options import Options
 from ..problem import Problem
 from ..solvers import FactorizationError, NonFiniteError
 from ..train import Hooks, Snapshot
-from . import runfolder, runs, settings
+from . import reload, resolve, runfolder, settings
 from .hostmemory import keep_freed_memory
 
 EXIT_USAGE, EXIT_FAILED = 2, 1
@@ -57,9 +57,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser() -> Parser:
-    """Every setting of :func:`.settings.table` as a flag (default ``None``: not given), plus ``--config``,
+    """Every setting of ``settings.table`` as a flag (default ``None``: not given), plus ``--config``,
     ``--resume`` and ``--list``; point counts ``--n-<term> N`` are read from what is left
-    (:func:`.settings.point_counts`)."""
+    (``settings.point_counts``)."""
     p = Parser(prog="solve.py", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, default=None, help="read settings from a TOML file or a run's config.json; flags override it")
@@ -70,7 +70,8 @@ def parser() -> Parser:
     return p
 
 
-DESCRIPTION = "Solve a PDE with a physics-informed network trained by energy natural gradient descent."
+DESCRIPTION = ("Solve a PDE with a physics-informed network trained by energy natural gradient descent. Run options "
+               "left unset take the problem's recommendation (--list shows it), else the default shown.")
 EPILOG = """point counts:
   --n-TERM N            collocation points of the problem's term TERM, e.g. --n-interior 900 --n-boundary 120
                         (default: the term's own count; --list shows them)"""
@@ -97,7 +98,7 @@ def resumed_run(target: Path, given: dict[str, Any], config_file: Path | None,
     run_dir, checkpoint = (target.parent, target) if target.is_file() else (target, target / runfolder.CHECKPOINT)
     if not (run_dir / runfolder.CONFIG).is_file():
         raise UsageError(f"{run_dir} is not a run folder (no {runfolder.CONFIG}); give the folder a run was written to")
-    started_with = runs.saved_processes(run_dir)
+    started_with = reload.saved_processes(run_dir)
     if started_with != processes:
         raise UsageError(f"{run_dir} was run by {started_with} process(es); resume it with as many (torchrun "
                          f"--nproc-per-node {started_with}), not {processes}")
@@ -108,11 +109,11 @@ def resumed_run(target: Path, given: dict[str, Any], config_file: Path | None,
         allowed = ", ".join(s.flag for s in table.values() if s.resumable)
         raise UsageError(f"--resume continues the run as configured; {', '.join('--' + n.replace('_', '-') for n in changed)} "
                          f"cannot change (only {allowed} may be given)")
-    return run_dir, {**runs.saved_settings(run_dir), **given}, runfolder.read_checkpoint(checkpoint)
+    return run_dir, {**reload.saved_settings(run_dir), **given}, runfolder.read_checkpoint(checkpoint)
 
 
 class Interrupt:
-    """SIGINT and SIGTERM set :attr:`received` instead of killing the process, so the loop finishes its step and
+    """SIGINT and SIGTERM set ``received`` instead of killing the process, so the loop finishes its step and
     checkpoints; a second SIGINT interrupts at once."""
 
     def __init__(self) -> None:
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if counts:
             given["n_points"] = counts
         if args.list:
-            print(runs.describe(given))
+            print(resolve.describe(given))
             return 0
         if args.resume is not None:
             out, chosen, snapshot = resumed_run(args.resume, given, args.config, processes)
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = {**from_file.get("n_points", {}), **given.get("n_points", {})}
             chosen = {**settings.defaults(), **from_file, **given, **({"n_points": counts} if counts else {})}
             out, snapshot = None, None
-        problem, options = runs.resolve(chosen)
+        problem, options = resolve.resolve(chosen)
         options.resolved_device()
         group = distributed.from_environment(options.device)
     except (UsageError, ValueError) as error:
@@ -189,7 +190,7 @@ def run(chosen: dict[str, Any], problem: Problem, options: Options, out: Path | 
         return EXIT_USAGE
 
     if writes:
-        saved = settings.saved(runs.resolved(chosen, problem, options))
+        saved = settings.saved(resolve.resolved(chosen, problem, options))
         runfolder.write_json(out / runfolder.CONFIG, {**saved, "input_dim": problem.dim, "problem": problem.description,
                                                       "solver_used": solver_used, "processes": processes,
                                                       "environment": runfolder.environment(device)})

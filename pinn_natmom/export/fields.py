@@ -4,8 +4,8 @@
 * ``u_exact``: the exact solution ``u*(x)`` and ``abs_error``: ``|u_θ(x) − u*(x)|``, when the problem knows ``u*``;
 * ``residual``: the pointwise, unweighted residual of the problem's interior term,
   ``ρ(x) = ρ_interior(x, jet_θ(x), g(x))``, with the jet of ``u_θ`` from the forward Laplacian
-  (:func:`pinn_natmom.diffops.forward_jet`) and the term's data ``g``, as in
-  :func:`pinn_natmom.linearise.residual_vector` but without the weight ``√w``.
+  (``pinn_natmom.diffops.forward_jet``) and the term's data ``g``, as in
+  ``pinn_natmom.linearise.residual_vector`` but without the weight ``√w``.
 
 Points are processed in chunks whose forward-Laplacian activations stay within a memory budget.
 """

@@ -24,7 +24,7 @@ DPI = 100
 def line_picture(
     section: Section, fields: Mapping[str, np.ndarray], path: Path, size: tuple[int, int], title: str
 ) -> Path:
-    """The module's two panels for one set of ``fields`` (as from :func:`.fields.evaluate_fields`)."""
+    """The module's two panels for one set of ``fields`` (as from ``fields.evaluate_fields``)."""
     figure, (left, right) = _figure(size, title)
     x = section.axis_values()[0]
     (_, u), (second, values) = picture_fields(fields).items()

@@ -1,5 +1,5 @@
-"""What :func:`pinn_natmom.export.render_run` writes (set from the command line by the settings ``grid``, ``frames``
-and ``slice`` of :mod:`pinn_natmom.config`)."""
+"""What ``pinn_natmom.export.render_run`` writes (set from the command line by the settings ``grid``, ``frames``
+and ``slice`` of ``pinn_natmom.config``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,10 +11,10 @@ class RenderOptions:
 
     Attributes:
         grid: points per varying coordinate of the sampling grid; ``None``: 1000 on a line, 200 on a surface,
-            64 in a volume, fewer beyond 10 input coordinates (:func:`.sections.section_for`).
+            64 in a volume, fewer beyond 10 input coordinates (``sections.section_for``).
         frames: output times of a time-dependent problem, ``linspace(t_start, t_end, frames)``.
         slice: the section of a problem with more than three spatial coordinates (or of any problem), in the format
-            of :mod:`pinn_natmom.export.sections`, e.g. ``"x1,x3;x2=0.25"``; ``None``: the default section.
+            of ``pinn_natmom.export.sections``, e.g. ``"x1,x3;x2=0.25"``; ``None``: the default section.
         plots: whether to write the PNG pictures (the VTK files are always written).
         image_size: width and height of every PNG in pixels.
     """

@@ -36,7 +36,7 @@ TITLE_PIXELS = 40
 def field_picture(
     section: Section, fields: Mapping[str, np.ndarray], path: Path, size: tuple[int, int], title: str
 ) -> Path:
-    """The prediction and the error (or residual) of ``fields`` (as from :func:`.fields.evaluate_fields` at the
+    """The prediction and the error (or residual) of ``fields`` (as from ``fields.evaluate_fields`` at the
     section's points) side by side, each with its colour bar, under ``title``."""
     shown = picture_fields(fields)
     plotter = _plotter(1, [1.0, BAR_COLUMN] * len(shown), size)

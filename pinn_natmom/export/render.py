@@ -1,6 +1,6 @@
 """Everything a trained run leaves for a person to look at: VTK files for ParaView, PNG pictures and curves.
 
-A stationary problem gives ``field.vtu`` (the fields on its section, see :mod:`.sections`) and ``field.png``; a
+A stationary problem gives ``field.vtu`` (the fields on its section, see ``sections``) and ``field.png``; a
 time-dependent one gives ``frames/field_<k>.vtu`` at ``frames`` times evenly spaced over its time range, the
 collection ``field.pvd`` that lists them with their times, and ``field.png`` with up to four of those times.
 ``curves.png`` shows the training history. Pictures are skipped with ``plots=False``.

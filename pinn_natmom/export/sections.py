@@ -3,11 +3,11 @@
 A problem with at most three spatial coordinates is sampled over its whole bounding box. With more, the grid lies
 in a slice: the varying coordinates run over their full ranges and every other coordinate is held fixed, by
 default at the centre ``(lo + hi)/2`` of its range. Time is never a varying coordinate: a time-dependent problem is
-sampled on one section per output time (:meth:`Section.at_time`).
+sampled on one section per output time (``Section.at_time``).
 
 Slice specification (``--slice``): the varying coordinates, comma-separated, optionally followed by ``;`` and fixed
 values ``name=value``, comma-separated, e.g. ``"x1,x3"`` or ``"x1,x3;x2=0.25,x4=0.7"``. Coordinates neither varying
-nor given are fixed at their centre. Names are the problem's :attr:`~pinn_natmom.problem.Problem.coordinate_names`.
+nor given are fixed at their centre. Names are the problem's ``coordinate_names``.
 """
 from __future__ import annotations
 
@@ -102,8 +102,8 @@ def parse_slice(spec: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], dic
 def section_for(problem: Problem, slice_spec: str | None = None, points_per_axis: int | None = None) -> Section:
     """The section of ``problem`` to sample: the whole box for ≤ 3 spatial coordinates, else the slice through the
     centre along the first two; ``slice_spec`` (module docstring) chooses another. Time, if any, is fixed at its
-    start. ``points_per_axis`` defaults to :data:`DEFAULT_POINTS_PER_AXIS`, fewer beyond 10 input coordinates
-    (:data:`DEFAULT_WORK`)."""
+    start. ``points_per_axis`` defaults to ``DEFAULT_POINTS_PER_AXIS``, fewer beyond 10 input coordinates
+    (``DEFAULT_WORK``)."""
     if problem.bounds is None:
         raise ValueError(f"problem {problem.name!r} does not state its domain bounds; it cannot be sampled on a grid")
     names = problem.coordinate_names

@@ -10,7 +10,7 @@ so that ``u − u_exact`` formed in ParaView shows the error of a run that reach
 Field data (whole-file values) describe the run: numbers as float64 arrays (``rel_l2``, ``steps``, ``time`` of a
 frame, and ``fixed_<name>`` for every coordinate held fixed), and text as an array named ``key=value`` holding the
 single number 1 (``pde=poisson``, ``optimizer=engd``, ``axes=x1,x2``), since meshio cannot read VTK string arrays.
-:func:`read_metadata` turns either back into a dictionary.
+``read_metadata`` turns either back into a dictionary.
 """
 from __future__ import annotations
 

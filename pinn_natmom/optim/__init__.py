@@ -1,10 +1,10 @@
-"""Optimizers selectable by name (:data:`OPTIMIZERS`), all with the update contract of :mod:`.base`.
+"""Optimizers selectable by name (``OPTIMIZERS``), all with the update contract of ``base``.
 
-``engd`` is the natural gradient, ``engd-geodesic`` the same along the geodesic path (:mod:`.geodesic`);
+``engd`` is the natural gradient, ``engd-geodesic`` the same along the geodesic path (``geodesic``);
 ``natural-heavy-ball``, ``natural-heavy-ball-fd``, ``quasi-natural-heavy-ball``, ``natural-nesterov`` and
-``natural-auto`` add natural momentum (:mod:`.momentum`); ``spring`` puts it inside the sample-space solve
-(:mod:`.spring`); ``adam`` and ``lbfgs`` are first-order baselines (:mod:`.first_order`).
-:class:`WarmStart` runs Adam for a number of steps before another optimizer.
+``natural-auto`` add natural momentum (``momentum``); ``spring`` puts it inside the sample-space solve
+(``spring``); ``adam`` and ``lbfgs`` are first-order baselines (``first_order``).
+``WarmStart`` runs Adam for a number of steps before another optimizer.
 """
 from __future__ import annotations
 

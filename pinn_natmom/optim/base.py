@@ -1,7 +1,7 @@
 """What every optimizer shares: the update contract, the residual map it may query, and the natural-gradient step.
 
 An optimizer is a pure update ``update(state, θ, lin, residuals) -> (θ_new, state_new, info)``: ``lin`` holds ``r(θ)`` and
-``J(θ)`` on the current points (``None`` for optimizers that need no Jacobian), ``residuals`` (:class:`~pinn_natmom.residual_map.ResidualMap`)
+``J(θ)`` on the current points (``None`` for optimizers that need no Jacobian), ``residuals`` (``ResidualMap``)
 evaluates the residual map on the same points, and ``state`` is a dict of tensors and plain numbers the training loop
 checkpoints.
 """
@@ -73,8 +73,8 @@ class Natural:
     Attributes:
         damping: ``λ`` in ``(JᵀJ + λI)`` for the Cholesky solvers; raised for a step if the factorisation fails.
         rcond: relative singular-value cut-off of the truncated pseudo-inverses (``None``: the solver's default in
-            :data:`pinn_natmom.solvers.DEFAULT_RCOND`).
-        solver: a name of :data:`pinn_natmom.solvers.SOLVER_NAMES` (``"auto"`` is resolved at every step).
+            ``pinn_natmom.solvers.DEFAULT_RCOND``).
+        solver: a name of ``pinn_natmom.solvers.SOLVER_NAMES`` (``"auto"`` is resolved at every step).
         line_search: choose the step size ``α`` on the grid ``2⁰ … 2⁻³⁰``; otherwise take ``α = lr``.
         lr: the fixed step when the line search is off.
         momentum: ``β`` (``μ`` for SPRING); ignored by ``engd``.
@@ -84,14 +84,14 @@ class Natural:
         adaptive_damping: Levenberg–Marquardt control of ``λ`` for the damped solvers (all but the truncated ones): step
             ``k`` uses ``λ_k = damping · s_k`` with the scale ``s_k`` kept in the state (``"damping_scale"``, ``s_0 =
             1``). From the scale ``s`` the solver actually used (above ``s_k`` when the factorisation had to raise
-            ``λ``; ``s_k`` where a refined solve took a tenth of it, :mod:`pinn_natmom.solvers.refine`): ``s_{k+1} =
+            ``λ``; ``s_k`` where a refined solve took a tenth of it, ``pinn_natmom.solvers.refine``): ``s_{k+1} =
             max(s / 10, 1)`` after a step that lowered the loss with a full or near-full step (line-search ``α ≥ ½``;
             any decrease with a fixed step), ``s_{k+1} = 10 s`` after a step that did not lower the loss (the line
             search found no decrease, or the fixed step raised it), else ``s``. So ``damping`` is the floor of the
-            factorised ``λ``. A step the training loop rejects is retried by a :meth:`cautious` copy whose floor, and
+            factorised ``λ``. A step the training loop rejects is retried by a ``cautious`` copy whose floor, and
             with it ``λ``, is 100× higher. Needs ``damping > 0``.
 
-    Every subclass's ``update`` is wrapped (:meth:`__init_subclass__`) to apply the adaptive damping; with it off, the
+    Every subclass's ``update`` is wrapped (``__init_subclass__``) to apply the adaptive damping; with it off, the
     wrapper calls ``update`` unchanged.
     """
 
@@ -149,7 +149,7 @@ class Natural:
         return self.damping
 
     def solver_options(self, name: str) -> dict[str, int]:
-        """The options set here that the solver ``name`` takes (:data:`pinn_natmom.solvers.OPTIONS`)."""
+        """The options set here that the solver ``name`` takes (``pinn_natmom.solvers.OPTIONS``)."""
         given = {"sketch_size": self.sketch_size, "cg_steps": self.cg_steps}
         taken = solvers.OPTIONS.get(name, frozenset())
         return {key: value for key, value in given.items() if value is not None and key in taken}
@@ -168,7 +168,7 @@ class Natural:
     def next_damping_scale(self, info: StepInfo, lin: Linearised, scale: float) -> float:
         """``s_{k+1}`` of the adaptive damping (see the class docstring) after the step ``info`` from ``lin`` taken
         with the scale ``s_k = scale`` (the scale used is never below it, also where the solve was refined below the
-        damping it factorised at, :mod:`pinn_natmom.solvers.refine`)."""
+        damping it factorised at, ``pinn_natmom.solvers.refine``)."""
         used = max(info.regularisation.damping / self.damping, scale)
         if not float(info.loss) < float(lin.loss):
             return used * DAMPING_FACTOR
@@ -192,7 +192,7 @@ Update = Callable[[Natural, State, Tensor, Linearised, ResidualMap], tuple[Tenso
 
 def with_adaptive_damping(update: Update) -> Update:
     """``update`` run with ``λ = damping · s`` from the state, storing the next scale ``s`` after it (when
-    ``adaptive_damping`` is on and the update solves with ``λ``, :meth:`Natural.solves_damped`)."""
+    ``adaptive_damping`` is on and the update solves with ``λ``, ``Natural.solves_damped``)."""
 
     @functools.wraps(update)
     def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:

@@ -13,22 +13,21 @@ With ``d_k = J_k⁺ r_k``, ``p_k = θ_{k+1} − θ_k`` and ``β`` the momentum:
 - ``natural-auto``: two candidates, each with its own line search, and the one with the lower loss is taken. The model
   step ``θ_k − t m_k + ½ t² a_k`` with ``m_k = a d_k − b p_{k−1}``, where ``(a, b)`` minimise the Gauss–Newton model
   ``‖r_k − J_k m_k‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``), bent by the geodesic acceleration
-  ``a_k = −J_k⁺ r_vv`` along ``v = −m_k`` (:func:`.geodesic.acceleration`, the central difference a tenth of the last
+  ``a_k = −J_k⁺ r_vv`` along ``v = −m_k`` (``geodesic.acceleration``, the central difference a tenth of the last
   step size long, so that it measures the curvature at the scale of the steps the line search takes); and the
   ``natural-nesterov`` step. The model alone is degenerate where ``d_k`` is the exact Gauss–Newton step (``J d_k`` is
   then the projection of ``r_k``, so ``b = 0``): it sees only the linearisation, while the bend and the look-ahead's
   residual ``r(y_k)`` carry the curvature along the new and the previous step. The bend costs two residual
   evaluations and one more right-hand side; it lets the line search take the long steps that the straight model step
-  bends off (2-core CPU, one thread, default 5-d Poisson, seeds 0–7: rel_l2 1.3e-5 on 8 seeds after a median 89 steps,
-  against 3 of 8 within 300 steps straight). Once the loss has fallen ten orders of magnitude and the steps creep,
-  ``natural-auto`` takes the geodesic path of :mod:`.geodesic` from the damped solve instead, which keeps descending
+  bends off (results/benchmark/README.md). Once the loss has fallen ten orders of magnitude and the steps creep,
+  ``natural-auto`` takes the geodesic path of ``geodesic`` from the damped solve instead, which keeps descending
   where the truncated solves stall.
 
 Every flavour factorises ``J_k`` once (``natural-auto`` at its floor with the damped solver) and applies ``J⁺`` to all
 its right-hand sides together. α is chosen by the line search from the momentum-shifted origin against the loss at
 ``θ_k``; when no step lowers the loss the momentum is dropped for that step (adaptive restart) and a plain
 natural-gradient step is searched instead. ``β = 0`` gives ENGD.
-Default ``β`` per flavour: the best of {0.3, 0.6, 0.9} on 2-d Poisson (2→64→1, seeds 0–2, steps to rel_l2 1e-6).
+Default ``β`` per flavour: the best of {0.3, 0.6, 0.9} in steps to rel_l2 1e-6 on 2-d Poisson (results/benchmark).
 """
 from __future__ import annotations
 
@@ -78,7 +77,7 @@ class _ShiftedNatural(Natural):
 
 @dataclass(frozen=True)
 class _ProjectedHeavyBall(_ShiftedNatural):
-    """``p_k = J_k⁺(β u_{k−1} − α r_k)`` for a function-space velocity ``u_{k−1}`` given by :meth:`velocity`."""
+    """``p_k = J_k⁺(β u_{k−1} − α r_k)`` for a function-space velocity ``u_{k−1}`` given by ``velocity``."""
 
     def directions(self, apply, state, theta, lin, residuals):
         if not (self.momentum > 0 and "step" in state):
@@ -145,7 +144,7 @@ class NaturalNesterov(_ShiftedNatural):
 
 FLOOR_LOSS_RATIO = 1e-10
 """``natural-auto`` takes a run to be at its floor once a step starts from a loss below this fraction of the first
-step's loss and keeps more than :data:`CREEP_RATIO` of it."""
+step's loss and keeps more than ``CREEP_RATIO`` of it."""
 CREEP_RATIO = 0.99
 
 
@@ -155,8 +154,8 @@ class NaturalAuto(Natural):
     Gauss–Newton-model step ``−a d_k + b p_{k−1}`` from ``θ_k``, bent by the curvature along it (the first step: ``d_0``
     bent), and the natural Nesterov step from the look-ahead ``θ_k + β q_k`` (``β = momentum``; ``0`` leaves the model
     step alone); a restart searches the straight ``d_k``. Once the run is at its floor
-    (:data:`FLOOR_LOSS_RATIO`; the state's ``"geodesic"``), where those steps creep, every step is the geodesic path
-    ``θ_k − α d̃_k + ½ α² a_k`` of :mod:`.geodesic` instead, from the damped solve (``engd-geodesic``'s step)."""
+    (``FLOOR_LOSS_RATIO``; the state's ``"geodesic"``), where those steps creep, every step is the geodesic path
+    ``θ_k − α d̃_k + ½ α² a_k`` of ``geodesic`` instead, from the damped solve (``engd-geodesic``'s step)."""
 
     momentum: float = 0.6
 

@@ -2,7 +2,7 @@
 
 .. math:: φ_k = μ φ_{k−1} + J_k^+ (−r_k − μ J_k φ_{k−1}), \\qquad θ_{k+1} = θ_k + \\min(η, \\sqrt{C}/‖φ_k‖)\\, φ_k,
 
-with ``J⁺ = Jᵀ(JJᵀ + λI)⁻¹`` (any solver of :mod:`pinn_natmom.solvers`), ``μ`` the momentum, ``η = lr`` the fixed
+with ``J⁺ = Jᵀ(JJᵀ + λI)⁻¹`` (any solver of ``pinn_natmom.solvers``), ``μ`` the momentum, ``η = lr`` the fixed
 step and ``C = norm_cap``. With the line search on, the step along ``φ_k`` is searched on the grid instead.
 """
 from __future__ import annotations

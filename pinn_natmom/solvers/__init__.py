@@ -1,14 +1,14 @@
 """Solvers for the damped Gauss–Newton direction ``d = (JᵀJ + λI)⁻¹ Jᵀ r`` — the (regularised) pseudo-inverse ``J⁺``.
 
-Each strategy is a :class:`~.strategy.Solver` registered in :data:`SOLVERS`, with a factoriser
-``factorize(J, c, **options) -> (apply, c_used)`` and a cost model (:class:`~.strategy.Cost`). ``apply(rhs)``
+Each strategy is a ``Solver`` registered in ``SOLVERS``, with a factoriser
+``factorize(J, c, **options) -> (apply, c_used)`` and a cost model (``Cost``). ``apply(rhs)``
 returns ``J⁺ rhs`` for a right-hand side of shape ``N`` or ``N × m`` from one factorisation, so optimizers that need
 ``J⁺`` of several vectors (natural momentum) pay for one. ``c`` is the damping ``λ`` of the Cholesky solvers
 (``dense``, ``woodbury``) and of the randomized ones (``nystrom``, ``nystrom-pcg``), or the relative cut-off ``rcond``
-of the truncated pseudo-inverses (``pinv``, ``svd``; listed in :data:`TRUNCATED`). Solvers with options (the sketch
-size, seed and CG steps of the randomized ones; ``refine`` of the Cholesky ones, :mod:`.refine`) list them in
-:data:`OPTIONS`. :func:`factorize` checks the inputs once and dispatches; :func:`direction` applies it to one
-right-hand side; :func:`cost` gives the cost of one solve.
+of the truncated pseudo-inverses (``pinv``, ``svd``; listed in ``TRUNCATED``). Solvers with options (the sketch
+size, seed and CG steps of the randomized ones; ``refine`` of the Cholesky ones, ``refine``) list them in
+``OPTIONS``. ``factorize`` checks the inputs once and dispatches; ``direction`` applies it to one
+right-hand side; ``cost`` gives the cost of one solve.
 """
 from __future__ import annotations
 
@@ -37,17 +37,17 @@ AUTO_NYSTROM_ROWS = 8000
 
 def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None, itemsize: int = 8,
            sketch_size: int | None = None) -> str:
-    """Resolve ``"auto"`` by measured speed to accuracy (see the README):
+    """Resolve ``"auto"`` by measured speed to accuracy (results/solvers/README.md):
 
     - ``N ≥ P`` and ``P ≤ 2,000``: ``pinv`` (a ``P × P`` eigendecomposition; robust, cheapest per step);
     - ``N < P`` while ``N·P·N ≤ 2·10⁹``: ``svd`` of ``J`` (the Gram ``JJᵀ`` plateaus near 1e-6 there);
-    - ``N < P`` with ``N ≥ 8,000``: ``nystrom-pcg`` with its defaults (``ℓ = 1,000``, 20 CG steps). On the 2-core CPU
-      of results/solvers, at ``N = 10,000``, ``P = 10,065`` its solve took 16 s against woodbury's 49 s (3.0×), and
-      its direction matched woodbury's to 7·10⁻⁹ (``λ = 10⁻⁸``); it forms no ``N × N`` kernel (memory ``O((N + P)ℓ)``
-      against ``N²``). Below ``N ≈ 3ℓ`` the sketch costs as much as woodbury's kernel, which stays exact;
+    - ``N < P`` with ``N ≥ 8,000``: ``nystrom-pcg`` with its defaults (``ℓ = 1,000``, 20 CG steps), about 3× faster
+      than woodbury there with the same direction to 1e-8 (results/solvers/README.md); it forms no ``N × N`` kernel
+      (memory ``O((N + P)ℓ)`` against ``N²``). Below ``N ≈ 3ℓ`` the sketch costs as much as woodbury's kernel, which
+      stays exact;
     - otherwise the Cholesky solvers in the smaller space: ``woodbury`` when ``N < P``, else ``dense``;
     - and, given the ``free_bytes`` left beside ``J``, ``nystrom-pcg`` whenever the matrices of that choice
-      (:func:`cost` with ``itemsize`` bytes per entry) would not fit in them and the sketch's would take less.
+      (``cost`` with ``itemsize`` bytes per entry) would not fit in them and the sketch's would take less.
     """
     if name != "auto":
         if name not in SOLVERS:
@@ -68,7 +68,7 @@ def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None,
 
 
 def cost(name: str, n_rows: int, n_params: int, itemsize: int = 8, **options: object) -> Cost:
-    """The :class:`~.strategy.Cost` of one solve by ``name`` for an ``N × P`` Jacobian with ``itemsize`` bytes per
+    """The ``Cost`` of one solve by ``name`` for an ``N × P`` Jacobian with ``itemsize`` bytes per
     entry; ``options`` the solver takes (``sketch_size``, ``cg_steps``) change it, ``None`` values mean defaults."""
     solver = SOLVERS[choose(name, n_rows, n_params)]
     taken = {key: value for key, value in options.items() if value is not None and key in solver.options}
@@ -76,7 +76,7 @@ def cost(name: str, n_rows: int, n_params: int, itemsize: int = 8, **options: ob
 
 
 def memory_of(name: str, n_rows: int, n_params: int, itemsize: int, sketch_size: int | None = None) -> int:
-    """Bytes of the matrices ``name`` forms besides ``J`` (:func:`cost`)."""
+    """Bytes of the matrices ``name`` forms besides ``J`` (``cost``)."""
     return int(cost(name, n_rows, n_params, itemsize, sketch_size=sketch_size).memory)
 
 
@@ -107,12 +107,12 @@ def check_inputs(jacobian: Tensor, rhs: Tensor | None, damping: float) -> None:
 
 def factorize(name: str, jacobian: Tensor, damping: float, rows: RowBlock | None = None,
               **options: int | bool) -> tuple[Apply, float]:
-    """``(rhs ↦ J⁺ rhs, λ_used)`` by the solver ``name`` (or ``"auto"``), with the solver's ``options`` (:data:`OPTIONS`).
+    """``(rhs ↦ J⁺ rhs, λ_used)`` by the solver ``name`` (or ``"auto"``), with the solver's ``options`` (``OPTIONS``).
 
     ``rows``: ``jacobian`` and every ``rhs`` are this block of the rows of the system (default: the whole of it); the
     solvers that are ``blockwise`` work on the block, the others on the gathered rows. Non-finite entries in ``J``
-    raise :class:`NonFiniteError` (a ``ValueError``): the Cholesky solvers detect them while factorising, the truncated
-    ones when the eigen/singular-value solver fails; :func:`check_finite` catches the rest in the result.
+    raise ``NonFiniteError`` (a ``ValueError``): the Cholesky solvers detect them while factorising, the truncated
+    ones when the eigen/singular-value solver fails; ``check_finite`` catches the rest in the result.
     """
     check_inputs(jacobian, None, damping)
     rows = rows or whole(jacobian.shape[0])
@@ -136,7 +136,7 @@ def factorize(name: str, jacobian: Tensor, damping: float, rows: RowBlock | None
 
 
 def check_finite(direction: Tensor) -> Tensor:
-    """``direction`` itself, or :class:`NonFiniteError` when it holds NaN or infinity (one host synchronisation)."""
+    """``direction`` itself, or ``NonFiniteError`` when it holds NaN or infinity (one host synchronisation)."""
     if not bool(torch.isfinite(direction).all()):
         raise NonFiniteError(NOT_FINITE)
     return direction

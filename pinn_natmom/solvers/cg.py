@@ -5,7 +5,7 @@
           z_{k+1} = M^{-1}ρ_{k+1},\\ p_{k+1} = z_{k+1} + \\frac{ρ_{k+1}ᵀz_{k+1}}{ρ_kᵀz_k} p_k,
 
 with ``α`` and ``β`` per column; a column that has converged exactly (``pᵀAp = 0`` or ``ρᵀz = 0``) stays where it is.
-No host synchronisation. Used by :mod:`.nystrom_pcg` and :mod:`.refine`.
+No host synchronisation. Used by ``nystrom_pcg`` and ``refine``.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Parameter-space solve: ``d = (JᵀJ + λI)⁻¹ Jᵀ r`` with a ``P × P`` Cholesky (cost ``N P² + P³/3``).
 
-On a block of rows (:mod:`.rows`) the Gram matrix ``Σ_a J_aᵀJ_a`` and ``Σ_a J_aᵀr_a`` are each one sum over the
+On a block of rows (``rows``) the Gram matrix ``Σ_a J_aᵀJ_a`` and ``Σ_a J_aᵀr_a`` are each one sum over the
 blocks (``P² + P`` entries), and every holder factorises the same matrix. With ``refine`` the solve is taken a decade
-below the damping the factorisation reached (:mod:`.refine`; each CG product ``Σ_a J_aᵀ(J_a x)`` is one more sum).
+below the damping the factorisation reached (``refine``; each CG product ``Σ_a J_aᵀ(J_a x)`` is one more sum).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The memory free on a device, which the automatic choice of solver plans with (:func:`pinn_natmom.solvers.choose`;
-what each solver forms is its cost model's, :mod:`.strategy`)."""
+"""The memory free on a device, which the automatic choice of solver plans with (``pinn_natmom.solvers.choose``;
+what each solver forms is its cost model's, ``strategy``)."""
 from __future__ import annotations
 
 import os

@@ -4,13 +4,13 @@ The sketch (Tropp, Yurtsever, Udell & Cevher 2017, Alg. 3; Frangella, Tropp & Ud
 size ``ℓ = min(sketch_size, N, P)`` (``rank K ≤ min(N, P)``, so a larger sketch would add nothing):
 
 1. ``Ω`` (``N × ℓ``): a standard Gaussian ``G`` from a ``torch.Generator`` seeded with ``seed`` on ``J``'s device,
-   drawn in blocks of :data:`BLOCK` columns so that its first ``k`` columns do not depend on ``ℓ``, orthonormalised by
+   drawn in blocks of ``BLOCK`` columns so that its first ``k`` columns do not depend on ``ℓ``, orthonormalised by
    a Cholesky QR, ``Ω = G L⁻ᵀ`` with ``L Lᵀ = GᵀG`` (``L`` lower triangular: the first ``k`` columns of ``Ω`` span
    those of ``G``, so a larger sketch contains a smaller one; ``ΩᵀΩ = I`` up to ``eps · κ(G)²``, and a Gaussian
    ``G`` with ``ℓ ≪ N`` has ``κ(G) ≈ (√N + √ℓ)/(√N − √ℓ)``);
 2. ``W = JᵀΩ`` (``P × ℓ``) and ``Y = J W = KΩ`` (``N × ℓ``): two products with ``J``; ``K`` is never formed;
 3. the stabilising shift ``ν = √N · eps · ‖Y‖_F``, ``Y_ν = Y + νΩ`` and the Cholesky factor
-   ``C Cᵀ = WᵀW + νI = ΩᵀY_ν`` (``ℓ × ℓ``; ``ν`` is raised by :func:`.cholesky.factor_damped` when that fails);
+   ``C Cᵀ = WᵀW + νI = ΩᵀY_ν`` (``ℓ × ℓ``; ``ν`` is raised by ``cholesky.factor_damped`` when that fails);
 4. ``B = Y_ν C⁻ᵀ`` (``N × ℓ``, a triangular solve): ``BBᵀ = (K + νI)Ω (Ωᵀ(K + νI)Ω)⁻¹ Ωᵀ(K + νI)`` is the Nyström
    approximation of ``K + νI``;
 5. instead of the SVD of ``B``, the ``ℓ × ℓ`` symmetric eigendecomposition ``BᵀB = V Σ² Vᵀ``; then
@@ -23,15 +23,15 @@ Woodbury identity with ``UᵀU = I`` (on the columns with ``Λ̂ > 0``):
 .. math:: (UΛ̂Uᵀ + λI)^{-1} r = U \\,\\mathrm{diag}\\big(1/(Λ̂ + λ) − 1/λ\\big)\\, Uᵀ r + r/λ,
 
 an ``ℓ``-column operation per right-hand side. ``λ`` is floored at ``ε · mean(diag K) = ε‖J‖²_F / N`` (the first raise
-of :func:`.cholesky.factor_damped`), so ``λ = 0`` is usable. Cost ``4NPℓ`` (the two products) ``+ 1.5Pℓ² + 7Nℓ²``
+of ``cholesky.factor_damped``), so ``λ = 0`` is usable. Cost ``4NPℓ`` (the two products) ``+ 1.5Pℓ² + 7Nℓ²``
 (``GᵀG``, ``G L⁻ᵀ``, ``B``, ``BᵀB``, ``BV``: products and triangular solves) ``+ O(ℓ³)`` (the ``ℓ × ℓ`` factorisations);
 memory ``O((N + P)ℓ)``. Accurate when ``λ`` is not small against the eigenvalues of ``K`` beyond the ``ℓ``-th;
-otherwise use the sketch as a preconditioner (:mod:`.nystrom_pcg`). Rounding: the term ``r/λ`` and its cancellation
+otherwise use the sketch as a preconditioner (``nystrom_pcg``). Rounding: the term ``r/λ`` and its cancellation
 against ``UUᵀr/λ`` carry an error of about ``ε‖r‖/λ`` (times the loss of orthogonality of ``U``), so even with
 ``ℓ ≥ rank(J)`` the direction matches the Woodbury one only to about ``ε‖K‖/λ`` relative, and ``λ ≈ 0`` gives a finite
 but rounding-dominated direction.
 
-On a block of the rows (:mod:`.rows`), ``Ω`` is the same ``N × ℓ`` matrix on every holder, of which each keeps its
+On a block of the rows (``rows``), ``Ω`` is the same ``N × ℓ`` matrix on every holder, of which each keeps its
 rows; ``W = Σ_a J_aᵀΩ_a`` (``Pℓ`` entries), ``‖Y‖²_F``, ``BᵀB`` (``ℓ²``), ``‖J‖²_F``, ``Uᵀ rhs`` and ``Jᵀu`` are sums
 over the blocks; ``Y``, ``B`` and ``U`` stay in rows.
 """
@@ -57,7 +57,7 @@ BLOCK = 64
 
 @dataclass(frozen=True)
 class Sketch:
-    """``K̂ = U diag(Λ̂) Uᵀ`` and the damping ``λ`` of ``K̂ + λI``, with ``(K̂ + λI)⁻¹`` as :meth:`solve`; ``U`` holds
+    """``K̂ = U diag(Λ̂) Uᵀ`` and the damping ``λ`` of ``K̂ + λI``, with ``(K̂ + λI)⁻¹`` as ``solve``; ``U`` holds
     the rows of ``rows``."""
 
     basis: Tensor

@@ -1,8 +1,8 @@
 """Sample-space solve by preconditioned conjugate gradients: ``d = Jᵀ u`` with ``(JJᵀ + λI) u = r``.
 
-The preconditioner is the Nyström approximation of :mod:`.nystrom`, ``M = K̂ + λI`` with ``K̂ = UΛ̂Uᵀ ≈ K = JJᵀ``
+The preconditioner is the Nyström approximation of ``nystrom``, ``M = K̂ + λI`` with ``K̂ = UΛ̂Uᵀ ≈ K = JJᵀ``
 (Frangella, Tropp & Udell 2023, with ``M`` unscaled on the complement of ``U``), applied by the Woodbury identity.
-CG starts from the Nyström solution ``u₀ = M⁻¹ r`` (zero steps give :mod:`.nystrom`'s direction) and takes ``cg_steps``
+CG starts from the Nyström solution ``u₀ = M⁻¹ r`` (zero steps give ``nystrom``'s direction) and takes ``cg_steps``
 steps, each one product ``(K + λI)v = J(Jᵀv) + λv`` (``4NP`` FLOPs per right-hand side; ``K`` is never formed):
 
 .. math:: ρ_0 = r − (K + λI)u_0,\\ z_0 = p_0 = M^{-1}ρ_0; \\quad
@@ -14,7 +14,7 @@ exactly (``pᵀ(K + λI)p = 0`` or ``ρᵀz = 0``) stays where it is. The steps 
 The error in the ``(K + λI)``-norm falls at every step and reaches the exact Woodbury direction at the rate set by the
 preconditioned condition number, about ``(λ̂_ℓ + λ)/λ`` with ``λ̂_ℓ`` the ``ℓ``-th eigenvalue of ``K``.
 
-On a block of the rows (:mod:`.rows`), ``u`` and the CG vectors stay in rows: a product ``(K + λI)v`` is
+On a block of the rows (``rows``), ``u`` and the CG vectors stay in rows: a product ``(K + λI)v`` is
 ``J_a Σ_b J_bᵀv_b + λv_a`` (one sum of ``P`` entries per right-hand side) and the inner products are sums too.
 """
 from __future__ import annotations
@@ -30,9 +30,8 @@ from .rows import RowBlock
 from .strategy import Cost, Solver
 
 CG_STEPS = 20
-"""Default number of CG steps. On the 5-d Poisson Jacobians of results/solvers (``P = 10,065``, ``λ = 10⁻⁸``) the
-default sketch ``ℓ = 1,000`` reaches the Woodbury direction (to its rounding, 2·10⁻⁸) within 5 steps at ``N = 3,500``
-and ``N = 10,000``, ``ℓ = 250`` within 40; 20 steps cost about a fifth of the ``ℓ = 1,000`` sketch."""
+"""Default number of CG steps: on the 5-d Poisson Jacobians of results/solvers (``P = 10,065``, ``λ = 10⁻⁸``) the
+default sketch reaches the Woodbury direction to its rounding within 5 steps; 20 cost about a fifth of the sketch."""
 
 
 def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, seed: int = SEED,
@@ -60,7 +59,7 @@ def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, 
 
 def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SIZE, cg_steps: int = CG_STEPS,
          **options: object) -> Cost:
-    """The sketch of :func:`.nystrom.cost`, and ``cg_steps`` CG steps of ``4NP + 4Nℓ`` each (a product with the
+    """The sketch of ``nystrom.cost``, and ``cg_steps`` CG steps of ``4NP + 4Nℓ`` each (a product with the
     kernel through ``J`` and one with the preconditioner), reading ``J`` twice per step."""
     base = nystrom.cost(n_rows, n_params, itemsize, sketch_size)
     ell = min(sketch_size, n_rows, n_params)

@@ -1,10 +1,10 @@
 """The damped solve at a tenth of the damping the Cholesky factorisation reached, by preconditioned CG.
 
 The Cholesky solvers factorise ``G + λI`` (``G = JᵀJ`` for ``dense``, ``JJᵀ`` for ``woodbury``) and raise ``λ`` until
-the float64 factorisation succeeds (:func:`.cholesky.factor_damped`), at ``λ_f``: forming ``G`` squares the
+the float64 factorisation succeeds (``cholesky.factor_damped``), at ``λ_f``: forming ``G`` squares the
 singular values, so it cannot resolve ``σ² ≲ eps·‖G‖``. Directions of ``J`` with ``σ² < λ_f`` are then damped by
-``σ²/λ_f``. :func:`refined` solves ``(G + λI) x = b`` at ``λ = λ_f / RATIO`` instead, by conjugate gradients
-(:mod:`.cg`) on the products ``x ↦ G x + λ x`` formed through ``J`` (two matrix–vector products; their rounding
+``σ²/λ_f``. ``refined`` solves ``(G + λI) x = b`` at ``λ = λ_f / RATIO`` instead, by conjugate gradients
+(``cg``) on the products ``x ↦ G x + λ x`` formed through ``J`` (two matrix–vector products; their rounding
 reaches a direction of singular value ``σ`` scaled by ``σ``, which the formed ``G`` does not) and preconditioned with
 the factor of ``M = G + λ_f I``. For an exact ``G``
 
@@ -12,13 +12,8 @@ the factor of ``M = G + λ_f I``. For an exact ``G``
 
 so ``STEPS`` steps from ``x₀ = M⁻¹b`` leave at most ``2((√κ − 1)/(√κ + 1))^STEPS = 2.9·10⁻³`` of the initial error
 in the ``(G + λI)``-norm. Where ``λ_f`` was raised, the rounding of the formed ``G`` is itself of order ``λ_f``, so the
-bound is indicative only: on the 90 × 40 and 40 × 90 ``J`` of tests/test_solvers.py with singular values over 12
-decades (``λ_f ≈ 7·10⁻¹⁷``) the error relative to the SVD solution at ``λ_f/10`` is 0.76 and 0.67 after 0 steps,
-3·10⁻² after 5, 1.8·10⁻³ and 2.6·10⁻⁴ after 10, 1.2·10⁻⁷ after 20.
-
-The products cost: on the default 2-d runs (2-core CPU) a step of ``engd-geodesic`` takes 0.09–0.19 s refined against
-0.06–0.12 s unrefined (results/benchmark/geodesic-refined and geodesic). The geodesic path
-(:mod:`pinn_natmom.optim.geodesic`) takes this solve: the residual it has to follow lies along directions below the
+bound is indicative only (tests/test_solvers.py measures the error against the SVD solution). The geodesic path
+(``pinn_natmom.optim.geodesic``) takes this solve: the residual it has to follow lies along directions below the
 resolution of the formed Gram matrix.
 """
 from __future__ import annotations

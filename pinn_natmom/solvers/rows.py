@@ -2,7 +2,7 @@
 
 ``J`` stacks blocks ``J_a`` held by different holders: ``JᵀJ = Σ_a J_aᵀJ_a`` and ``Jᵀr = Σ_a J_aᵀr_a`` need one sum
 over the holders (``sum``), while ``JJᵀ`` couples every pair of blocks and needs the whole of ``J`` (``gather``).
-The solvers that work on their block (``blockwise``, :class:`~.strategy.Solver`) take a :class:`RowBlock`; the
+The solvers that work on their block (``blockwise``, ``Solver``) take a ``RowBlock``; the
 others are handed the gathered ``J`` and right-hand sides.
 """
 from __future__ import annotations

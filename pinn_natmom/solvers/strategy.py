@@ -1,8 +1,8 @@
 """What every direction solver declares: how it factorises, what it takes, and what one solve costs.
 
-A :class:`Solver` is one strategy for ``J⁺``: its factoriser ``(J, c, **options) -> (apply, c_used)``, whether ``c`` is
+A ``Solver`` is one strategy for ``J⁺``: its factoriser ``(J, c, **options) -> (apply, c_used)``, whether ``c`` is
 a cut-off (``truncated``) or a damping, whether it works on a block of the rows of ``J`` (``blockwise``), the options
-it takes, and its cost model. The :class:`Cost` of one solve — one factorisation of an ``N × P`` Jacobian and one
+it takes, and its cost model. The ``Cost`` of one solve — one factorisation of an ``N × P`` Jacobian and one
 application to a right-hand side — is the single model the automatic choice (memory), the benchmarks (time
 estimates) and the profiler (FLOP/byte floors) all use.
 """
@@ -20,7 +20,7 @@ SLOWDOWN = {"cholesky": 2.0, "eigen": 6.0, "svd": 8.0}
 """How much slower per FLOP than a large matrix product each kind of factorisation runs (for time estimates from
 the measured product rate; LAPACK on a 2-core CPU)."""
 GRAM_SPLIT = 1024
-"""From this many rows the Gram product is formed by its lower triangle alone (:mod:`.gram`)."""
+"""From this many rows the Gram product is formed by its lower triangle alone (``gram``)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Cost:
         return self.products + self.factorisation
 
     def seconds(self, rate: float) -> float:
-        """An estimate of the time at matrix-product rate ``rate`` (FLOP/s), factorisations :data:`SLOWDOWN` slower."""
+        """An estimate of the time at matrix-product rate ``rate`` (FLOP/s), factorisations ``SLOWDOWN`` slower."""
         return (self.products + SLOWDOWN[self.kind] * self.factorisation) / rate
 
 
@@ -66,7 +66,7 @@ class Solver:
 
 
 def gram_flops(rows: int, inner: int) -> float:
-    """FLOPs of the lower triangle of ``A Aᵀ`` for ``A`` of ``rows × inner`` (:mod:`.gram`)."""
+    """FLOPs of the lower triangle of ``A Aᵀ`` for ``A`` of ``rows × inner`` (``gram``)."""
     return (1.5 if rows >= GRAM_SPLIT else 2.0) * rows * rows * inner
 
 

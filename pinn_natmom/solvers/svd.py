@@ -4,9 +4,8 @@ Works on ``J`` itself, so its resolution is ``eps·σ_max`` rather than the ``�
 ``JᵀJ`` or ``JJᵀ``: directions the Gram matrix cannot resolve in float64 are kept, and the noise directions below the
 cut-off are dropped instead of damped. For a tall ``J`` (``N > P``) a QR factorisation ``J = QR`` first reduces the
 SVD to the ``P × P`` factor ``R``; for a wide one, the same on ``Jᵀ``. On CUDA the SVD of ``R`` uses cuSOLVER's
-QR-iteration driver (``gesvd``): on an H100, with the ``R`` of the default 2-d networks' Jacobians (singular values
-spread over many decades), the Jacobi driver (``gesvdj``) needs many sweeps and made steps 4× slower (Poisson 2-d
-0.42 against 0.10 s per step, same errors; see results/gpu).
+QR-iteration driver (``gesvd``): with singular values spread over many decades, as a network's Jacobian has them,
+the Jacobi driver (``gesvdj``) needs many sweeps (results/gpu/README.md).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Equal to the parameter-space direction for ``λ > 0`` by the push-through identity
 ``(JᵀJ + λI)⁻¹Jᵀ = Jᵀ(JJᵀ + λI)⁻¹``; cheaper when ``N < P``. With ``refine`` the solve is taken a decade below the
-damping the factorisation reached (:mod:`.refine`).
+damping the factorisation reached (``refine``).
 """
 from __future__ import annotations
 
