@@ -24,9 +24,8 @@ from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
 
 DEFAULT_DIFFUSIVITY = 0.25
-RECOMMENDED = MappingProxyType({"solver": "pinv", "rcond": 1.5e-7, "steps": 200, "optimizer": "natural-auto"})
-"""The run options this family recommends: ``pinv`` with cut-off 1.5e-7, 200 steps, ``natural-auto`` (the
-measurements behind them are in ``results/pdes/README.md``)."""
+RECOMMENDED = MappingProxyType({"steps": 200})
+"""The run options this family recommends: 200 steps."""
 POINTS = {"interior": 900, "boundary": 120, "neumann": 120, "initial": 120}
 """Point counts per term."""
 

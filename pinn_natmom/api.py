@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .diagnosis import trust_region_summary, warning
 from .network import MLP
+from .optim import needs_jacobian
 from .options import DTYPES, Options
 from .problem import Problem
 from .solvers import available_bytes, check_fits, choose
@@ -121,7 +123,10 @@ def solve(
         "failure": fitted.failure,
         "num_params": trainer.network.num_params,
         "device": str(trainer.device),
+        "warning": warning(fitted.history, fitted.stop_reason),
     }
+    if needs_jacobian(trainer.optimizer, trainer.state):
+        metrics["trust_region"] = trust_region_summary(fitted.history)
     sent = [row[COMMUNICATION_COLUMN] for row in fitted.history[1:] if COMMUNICATION_COLUMN in row]
     if sent:
         metrics["comm_bytes_per_step"] = sum(sent) / len(sent)

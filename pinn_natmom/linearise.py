@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -31,11 +31,13 @@ JACOBIAN_METHODS = ("forward", "reference")
 @dataclass(frozen=True)
 class Linearised:
     """``r`` (``N``) and ``J`` (``N × P``) at one θ; or, with ``rows``, this block of the rows of a larger system
-    (``RowBlock``), whose sums over the rows run over all the blocks."""
+    (``RowBlock``), whose sums over the rows run over all the blocks. ``decompositions`` keeps the solvers'
+    decompositions of this ``J`` (``pinn_natmom.solvers.decompose``), so that several dampings cost one."""
 
     residual: Tensor
     jacobian: Tensor
     rows: RowBlock | None = None
+    decompositions: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def loss(self) -> Tensor:

@@ -58,15 +58,16 @@ class Options:
     n_points: Mapping[str, int] | None = option("counts", None, "collocation points per term (default: the term's own)")
     n_eval: int | None = option("int", 10_000, "points for the error")
     resample_every: int | None = option("int", 0, "redraw the points every k steps (0: never)")
-    optimizer: str | None = option("str", "engd", "training algorithm", tuple(optim.OPTIMIZERS))
+    optimizer: str | None = option("str", "natural-auto", "training algorithm", tuple(optim.OPTIMIZERS))
     momentum: float | None = option("float", None, "β of the momentum optimizers (μ of spring); default per optimizer")
     warmup_adam: int | None = option("int", 0, "Adam steps before the optimizer")
     solver: str | None = option("str", "auto", "direction solver", SOLVER_NAMES)
-    damping: float | None = option("float", 1e-10, "λ of the damped solvers dense, woodbury, nystrom, nystrom-pcg")
-    adaptive_damping: bool | None = option("bool", False, "Levenberg–Marquardt λ: ÷10 after a full step that lowered "
-                                           "the loss, ×10 after one that did not, never below --damping")
-    rcond: float | None = option("float", None, "singular-value cut-off of pinv and svd (default per solver: 3e-7 "
-                                 "pinv, 1e-9 svd)")
+    damping: float | None = option("float", 1e-12, "initial damping ν of the solves, relative to ‖J‖²_F (λ = ν‖J‖²_F)")
+    trust_region: bool | None = option("bool", True, "Levenberg–Marquardt trust region on the damping: lowered after "
+                                       "steps the Gauss–Newton model predicted well, raised after poor or failed ones "
+                                       "(off: the damping stays fixed)")
+    rcond: float | None = option("float", None, "singular-value cut-off of pinv and svd, below which directions are "
+                                 "dropped (default per solver: 3e-7 pinv, 1e-9 svd)")
     sketch_size: int | None = option("int", None, "sketch size ℓ of nystrom and nystrom-pcg (default 1000, at most "
                                      "min(N, P))")
     cg_steps: int | None = option("int", None, "preconditioned CG steps of nystrom-pcg (default 20)")
@@ -141,7 +142,8 @@ class Options:
         optimizer = optim.make(self.optimizer, damping=self.damping, rcond=self.rcond, solver=solver,
                                line_search=self.line_search, lr=self.lr, momentum=self.momentum,
                                sketch_size=self.sketch_size, cg_steps=self.cg_steps,
-                               adaptive_damping=self.adaptive_damping or None)
+                               trust_region=optim.TrustRegion(initial=self.damping, floor=min(self.damping, 1e-18),
+                                                              fixed=not self.trust_region))
         return optim.WarmStart(optim.Adam(), self.warmup_adam, optimizer) if self.warmup_adam else optimizer
 
     def resolved_device(self) -> torch.device:

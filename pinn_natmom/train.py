@@ -2,7 +2,8 @@
 
 Row ``k`` of the history describes ``θ_k`` after ``k`` updates: the wall time since the loop started, the loss
 ``½‖r(θ_k)‖²`` on the points of that step (returned by the update, no extra pass), the errors against the exact
-solution, and the step size and regularisation (damping ``λ`` or cut-off ``rcond``) of update ``k``.
+solution, the step size, the regularisation (the damping ``ν`` relative to ``‖J‖²_F``, the cut-off ``rcond``) and
+the trust region's ratio ``ρ`` of actual to predicted decrease of update ``k``.
 """
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ from .compute import Compute, make_compute
 from .exact_error import ExactError
 from .linearise import Linearised, Points
 from .network import MLP
-from .optim import Regularisation, State, needs_jacobian
+from .optim import Regularisation, State, StepInfo, needs_jacobian
 from .problem import Problem
 from .residual_map import NetworkResidualMap
 from .solvers import FactorizationError, NonFiniteError
 from .state import identical, to_device
 
-HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping", "rcond")
+HISTORY_COLUMNS = ("step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping", "rcond", "ratio")
 COMMUNICATION_COLUMN = "comm_bytes"
 """The history column of a run over several processes: bytes this process handed to collectives since the last row."""
 EVAL_SEED = 20_231_000
@@ -196,8 +197,8 @@ class Trainer:
         self._traffic = 0 if sharding is None else sharding.traffic()
         self._unannounced = 0
         if resume is None:
-            first, _ = self._measure(0, self.theta, self.residuals.losses(self.theta.unsqueeze(0))[0], 0.0,
-                                     Regularisation())
+            first, _ = self._measure(0, self.theta, self.residuals.losses(self.theta.unsqueeze(0))[0],
+                                     StepInfo(0.0, Regularisation(), self.theta.new_zeros(())))
             if first is None:
                 raise NonFiniteError("the initial loss is not finite: check the problem's data and source term")
             self.history.append(first)
@@ -237,8 +238,7 @@ class Trainer:
             try:
                 lin = self.linearise() if needs_jacobian(trying, self.state) else None
                 new_theta, new_state, info = trying.update(self.state, self.theta, lin, self.residuals)
-                row, unchanged = self._measure(step, new_theta, info.loss, info.step_size, info.regularisation,
-                                               before=self.theta)
+                row, unchanged = self._measure(step, new_theta, info.loss, info, before=self.theta)
                 failure = None if row is not None else f"the loss or θ after update {step} is not finite"
             except STEP_FAILURES as error:
                 failure = f"update {step} failed: {error}"
@@ -309,7 +309,7 @@ class Trainer:
                 hooks.on_step(row)
         self._unannounced = 0
 
-    def _measure(self, step: int, at: Tensor, loss: Tensor, step_size: float, regularisation: Regularisation,
+    def _measure(self, step: int, at: Tensor, loss: Tensor, info: StepInfo,
                  before: Tensor | None = None) -> tuple[dict[str, float] | None, bool]:
         """The history row of ``θ = at``, or ``None`` when its loss or ``θ`` is not finite, and whether ``at`` equals
         ``before`` element for element (one synchronisation for both)."""
@@ -322,7 +322,9 @@ class Trainer:
         if not (finite and math.isfinite(loss_value)):
             return None, False
         rel, absolute = (self.exact_error.relative(error[0]), error[0]) if self.exact_error else (math.nan, math.nan)
-        values = (step, wall, loss_value, rel, absolute, step_size, regularisation.damping, regularisation.rcond)
+        regularisation = info.regularisation
+        values = (step, wall, loss_value, rel, absolute, info.step_size, regularisation.damping, regularisation.rcond,
+                  info.ratio)
         row = dict(zip(HISTORY_COLUMNS, values, strict=True))
         if self.sharding is not None:
             traffic = self.sharding.traffic()

@@ -29,7 +29,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 0 and config["hidden"] == [12] and "torch" in config["environment"]
     rows = list(csv.DictReader((out / "history.csv").open()))
-    assert len(rows) == 9 and list(rows[0]) == ["step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping", "rcond"]
+    assert len(rows) == 9 and list(rows[0]) == ["step", "wall_time_s", "loss", "rel_l2", "abs_l2", "step_size", "damping", "rcond", "ratio"]
     assert float(rows[-1]["rel_l2"]) == pytest.approx(metrics["rel_l2"], rel=1e-12)
     checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)
     assert checkpoint["theta"].shape == (12 * 2 + 12 + 13,)
@@ -63,7 +63,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
         (["--optimizer", "sgd"], "natural-nesterov"),
         (["--solver", "nystrom", "--sketch-size", "0"], "sketch size"),
         (["--solver", "nystrom-pcg", "--cg-steps", "-1"], "CG steps"),
-        (["--adaptive-damping", "--damping", "0"], "damping > 0"),
+        (["--damping", "-1"], "damping must be ≥ 0"),
         (["--mixed-precision", "--dtype", "float32"], "float64"),
         (["--n-interior", "100000000", "--solver", "woodbury"], "would not fit"),
         (["--neumann", "x9=0"], "not one of x1=0"),
@@ -111,7 +111,7 @@ def test_toml_config_flags_override_it_and_config_json_repeats_the_run(tmp_path)
     assert first.returncode == 0, first.stderr
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     assert saved["steps"] == 5 and saved["hidden"] == [12] and saved["n_interior"] == 150 and saved["solver"] == "auto"
-    assert "out" not in saved and saved["solver_used"] == "pinv"
+    assert "out" not in saved and saved["solver_used"] == "svd"
     again = run("--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"), "--quiet", "--no-plots")
     assert again.returncode == 0, again.stderr
     assert history_of(tmp_path / "b") == history_of(tmp_path / "a") and len(history_of(tmp_path / "a")) == 6

@@ -197,7 +197,7 @@ def test_hard_constraint_residual_is_the_residual_of_the_transformed_field(name)
 def test_hard_constraint_trains_and_refuses_neumann_faces():
     from pinn_natmom import api
 
-    result = api.solve(pdes.poisson(dim=2, hard_bc=True), hidden=(16, 16), steps=25, device="cpu", n_eval=1000,
+    result = api.solve(pdes.poisson(dim=2, hard_bc=True), hidden=(16, 16), steps=40, device="cpu", n_eval=1000,
                        n_points={"interior": 300})
     assert result.metrics["rel_l2"] < 1e-6
     x = torch.tensor([[0.0, 0.3], [1.0, 0.7], [0.2, 1.0]])

@@ -71,14 +71,14 @@ def test_residuals_work_under_vmap_point_by_point():
     assert pointwise.shape[0] == 4
 
 
-def test_recommended_initialisation_is_glorot_from_d4_and_uniform_below_and_recorded_resolved():
+def test_the_initialisation_follows_the_network_not_the_problem_and_is_recorded_resolved():
     from pinn_natmom.cli import resolve as runs
     from pinn_natmom.cli import settings as table
 
-    for dim, scheme in ((2, "uniform"), (5, "glorot")):
-        settings = {**table.defaults(), "pde": "poisson", "dim": dim}
+    for pde, dim, scheme in (("poisson", 2, "uniform"), ("poisson", 5, "uniform"), ("helmholtz", 2, "glorot")):
+        settings = {**table.defaults(), "pde": pde, "dim": dim}
         problem, options = runs.resolve(settings)
-        assert options.network(dim).resolved_init == scheme
+        assert options.network(problem.dim).resolved_init == scheme
         assert runs.resolved(settings, problem, options)["init"] == scheme
-    settings = {**table.defaults(), "pde": "poisson", "dim": 5, "init": "uniform"}
-    assert runs.resolve(settings)[1].network(5).resolved_init == "uniform"
+    settings = {**table.defaults(), "pde": "poisson", "dim": 5, "init": "glorot"}
+    assert runs.resolve(settings)[1].network(5).resolved_init == "glorot"

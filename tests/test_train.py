@@ -74,7 +74,7 @@ def test_run_plans_its_solver_from_the_free_memory(monkeypatch):
     problem = pdes.poisson(dim=5)
     options = api.Options(hidden=(64, 64, 48, 48), n_points={"interior": 11000, "boundary": 1000}, device="cpu",
                           solver="auto").resolved(problem)
-    jacobian, gram = 8 * 12000 * 10065, 8 * 10065**2
+    jacobian, gram = 8 * 12000 * 10065, 2 * 8 * 10065**2  # the Gram matrix and its Cholesky factor
     monkeypatch.setattr(api, "available_bytes", lambda device: int((jacobian + gram) / api.MEMORY_FRACTION) + 10)
     assert api.solver_for(problem, options) == "dense"
     monkeypatch.setattr(api, "available_bytes", lambda device: int((jacobian + gram * 0.6) / api.MEMORY_FRACTION))
@@ -102,7 +102,7 @@ def test_mixed_precision_keeps_float64_residuals_and_a_float32_jacobian():
 
 def test_mixed_precision_training_reaches_float64_accuracy():
     problem = pdes.poisson(dim=2)
-    options = dict(hidden=(16, 16), steps=30, n_points={"interior": 300, "boundary": 80}, n_eval=1000, device="cpu")
+    options = dict(hidden=(16, 16), steps=60, n_points={"interior": 300, "boundary": 80}, n_eval=1000, device="cpu")
     full = api.solve(problem, **options)
     mixed = api.solve(problem, **options, mixed_precision=True)
     assert full.metrics["rel_l2"] < 2e-5
@@ -154,3 +154,18 @@ def test_engd_at_the_floor_of_its_points_stops_as_stalled_after_an_update_that_c
 ])
 def test_identical_compares_nested_states_value_for_value(a, b, same):
     assert identical(a, b) is same
+
+
+def test_a_run_that_does_not_leave_its_start_says_so():
+    """A network far too small for Helmholtz at k = 4π, with a tanh activation, stays near the zero field."""
+    result = api.solve(pdes.helmholtz(dim=2), activation="tanh", frequency=1.0, hidden=(4,), steps=4,
+                       n_points={"interior": 60, "boundary": 20}, n_eval=200, device="cpu")
+    assert "has not left its start" in result.metrics["warning"]
+    summary = result.metrics["trust_region"]
+    assert summary["steps_taken"] + summary["steps_without_decrease"] == 4 and summary["final_damping"] > 0
+
+
+def test_a_run_that_converges_carries_no_warning():
+    result = api.solve(pdes.poisson(dim=1), hidden=(16,), steps=25, n_points={"interior": 100, "boundary": 2},
+                       n_eval=500, device="cpu")
+    assert result.metrics["warning"] is None and result.metrics["rel_l2"] < 1e-6

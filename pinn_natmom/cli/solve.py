@@ -203,9 +203,9 @@ def run(chosen: dict[str, Any], problem: Problem, options: Options, out: Path | 
             bar.update(1)
         shown = {"loss": f"{row['loss']:.2e}", "rel_l2": f"{row['rel_l2']:.2e}", "α": f"{row['step_size']:.1e}"}
         if not math.isnan(row["damping"]):
-            shown["λ"] = f"{row['damping']:.1e}"
-        if not math.isnan(row["rcond"]):
-            shown["cut-off"] = f"{row['rcond']:.1e}"
+            shown["ν"] = f"{row['damping']:.0e}"
+        if not math.isnan(row["ratio"]):
+            shown["ρ"] = f"{row['ratio']:.2f}"
         bar.set_postfix(shown, refresh=False)
 
     def checkpoint(at: Snapshot) -> None:
@@ -234,6 +234,8 @@ def run(chosen: dict[str, Any], problem: Problem, options: Options, out: Path | 
             render_run(result, out, rendering)
         print(f"{problem.name} (input dimension {problem.dim}): rel_l2 {m['rel_l2']:.3e}, abs_l2 {m['abs_l2']:.3e} after "
               f"{m['steps']} steps in {m['wall_time_s']:.1f} s ({m['stop_reason']}); files in {out}")
+        if m["warning"]:
+            print(f"solve.py: warning: {m['warning']}", file=sys.stderr)
     if m["stop_reason"] == "diverged":
         if writes:
             print(f"solve.py: error: training diverged: {m['failure']}; the last good state is in "

@@ -22,6 +22,7 @@ from .first_order import LBFGS, Adam
 from .geodesic import GeodesicENGD
 from .momentum import NaturalAuto, NaturalHeavyBall, NaturalHeavyBallDifference, NaturalNesterov, QuasiNaturalHeavyBall
 from .spring import SPRING
+from .trust_region import TrustRegion
 
 OPTIMIZERS: dict[str, type] = {
     "engd": ENGD,
@@ -62,7 +63,7 @@ def make(name: str, **options: Any) -> Any:
 
 
 SOLVER_OPTIONS = frozenset({"damping", "rcond", "solver", "line_search", "exhaustive_search", "sketch_size", "cg_steps",
-                            "adaptive_damping"})
+                            "trust_region"})
 
 
 @dataclass(frozen=True)
@@ -98,5 +99,5 @@ def needs_jacobian(optimizer: Any, state: State) -> bool:
 __all__ = [
     "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Regularisation", "ResidualMap",
     "ENGD", "GeodesicENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
-    "NaturalNesterov", "QuasiNaturalHeavyBall",
+    "NaturalNesterov", "QuasiNaturalHeavyBall", "TrustRegion",
 ]

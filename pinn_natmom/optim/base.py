@@ -21,40 +21,33 @@ from .. import solvers
 from ..linearise import Linearised
 from ..linesearch import grid_search, path
 from ..residual_map import ResidualMap
+from .trust_region import TrustRegion, gram_trace, ratio
 
 State = dict[str, Any]
 ROW_STATE = frozenset({"residual", "velocity"})
 """Optimizer state entries that hold one value per collocation row (a residual, a function-space velocity)."""
 
-DAMPING_FACTOR = 10.0
-"""The factor by which adaptive damping lowers or raises ``λ`` per step."""
-NEAR_FULL_STEP = 0.5
-"""The smallest line-search step ``α`` that counts as a full step for adaptive damping."""
-
-
 @dataclass(frozen=True)
 class Regularisation:
-    """How a direction solve was regularised: the damping ``λ`` of ``(JᵀJ + λI)`` or the relative singular-value
-    cut-off ``rcond`` of a truncated pseudo-inverse; the one that does not apply is NaN."""
+    """How a direction solve was regularised: the damping ``λ`` of ``(JᵀJ + λI)`` (absolute inside an update; the
+    trust region reports it relative to ``‖J‖²_F``) and the relative singular-value cut-off ``rcond`` of a truncated
+    solver; NaN where it does not apply."""
 
     damping: float = math.nan
     rcond: float = math.nan
-
-    @classmethod
-    def of(cls, solver: str, used: float) -> Regularisation:
-        """What the solver ``solver`` (a resolved name) reported as used: a cut-off for the truncated ones, else ``λ``."""
-        return cls(rcond=used) if solver in solvers.TRUNCATED else cls(damping=used)
 
 
 @dataclass(frozen=True)
 class StepInfo:
     """What one update did: the step size taken, the regularisation of its solve, the loss at the new θ (same
-    points), and whether the momentum was dropped (restart)."""
+    points), whether the momentum was dropped (restart), and the trust region's ratio ``ρ`` of actual to predicted
+    decrease (NaN without one)."""
 
     step_size: float
     regularisation: Regularisation
     loss: Tensor
     restarted: bool = False
+    ratio: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -71,9 +64,11 @@ class Natural:
     """Shared options and helpers of the natural-gradient optimizers.
 
     Attributes:
-        damping: ``λ`` in ``(JᵀJ + λI)`` for the Cholesky solvers; raised for a step if the factorisation fails.
-        rcond: relative singular-value cut-off of the truncated pseudo-inverses (``None``: the solver's default in
-            ``pinn_natmom.solvers.DEFAULT_RCOND``).
+        damping: the initial damping ``ν``, relative to ``‖J‖²_F``: ``λ = ν ‖J‖²_F`` in ``(JᵀJ + λI)``; the trust
+            region (``trust_region``) moves it from there, step by step (state ``"damping"``).
+        trust_region: the Levenberg–Marquardt control of ``ν`` (``.trust_region``); ``None`` keeps ``ν`` fixed.
+        rcond: relative singular-value cut-off of the spectral solvers ``pinv`` and ``svd``, below which directions
+            are dropped (``None``: the solver's default in ``pinn_natmom.solvers.DEFAULT_RCOND``).
         solver: a name of ``pinn_natmom.solvers.SOLVER_NAMES`` (``"auto"`` is resolved at every step).
         line_search: choose the step size ``α`` on the grid ``2⁰ … 2⁻³⁰``; otherwise take ``α = lr``.
         lr: the fixed step when the line search is off.
@@ -81,21 +76,14 @@ class Natural:
         exhaustive_search: evaluate all 31 grid points every step instead of bracketing.
         sketch_size: ``ℓ`` of the randomized solvers ``nystrom`` and ``nystrom-pcg`` (``None``: their default, 1,000).
         cg_steps: conjugate-gradient steps of ``nystrom-pcg`` (``None``: its default).
-        adaptive_damping: Levenberg–Marquardt control of ``λ`` for the damped solvers (all but the truncated ones): step
-            ``k`` uses ``λ_k = damping · s_k`` with the scale ``s_k`` kept in the state (``"damping_scale"``, ``s_0 =
-            1``). From the scale ``s`` the solver actually used (above ``s_k`` when the factorisation had to raise
-            ``λ``; ``s_k`` where a refined solve took a tenth of it, ``pinn_natmom.solvers.refine``): ``s_{k+1} =
-            max(s / 10, 1)`` after a step that lowered the loss with a full or near-full step (line-search ``α ≥ ½``;
-            any decrease with a fixed step), ``s_{k+1} = 10 s`` after a step that did not lower the loss (the line
-            search found no decrease, or the fixed step raised it), else ``s``. So ``damping`` is the floor of the
-            factorised ``λ``. A step the training loop rejects is retried by a ``cautious`` copy whose floor, and
-            with it ``λ``, is 100× higher. Needs ``damping > 0``.
+        caution: a factor on ``ν`` for the retries of the training loop's divergence guard (``cautious``).
 
-    Every subclass's ``update`` is wrapped (``__init_subclass__``) to apply the adaptive damping; with it off, the
-    wrapper calls ``update`` unchanged.
+    Every subclass's ``update`` is wrapped (``__init_subclass__``) in the trust region: it runs with the absolute
+    ``λ`` of this step in ``damping``, and the wrapper retries it with more damping where it lowered nothing.
     """
 
-    damping: float = 1e-10
+    damping: float = 1e-12
+    trust_region: TrustRegion | None = TrustRegion()
     rcond: float | None = None
     solver: str = "auto"
     line_search: bool = True
@@ -104,14 +92,14 @@ class Natural:
     exhaustive_search: bool = False
     sketch_size: int | None = None
     cg_steps: int | None = None
-    adaptive_damping: bool = False
+    caution: float = 1.0
 
     needs_jacobian: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "update" in cls.__dict__:
-            cls.update = with_adaptive_damping(cls.__dict__["update"])
+            cls.update = with_trust_region(cls.__dict__["update"])
 
     def __post_init__(self) -> None:
         if not self.damping >= 0:
@@ -128,25 +116,23 @@ class Natural:
             raise ValueError(f"sketch size must be ≥ 1, got {self.sketch_size}")
         if self.cg_steps is not None and not self.cg_steps >= 0:
             raise ValueError(f"the number of CG steps must be ≥ 0, got {self.cg_steps}")
-        if self.adaptive_damping and not self.damping > 0:
-            raise ValueError("adaptive damping scales the damping λ, so it needs damping > 0")
 
     def cautious(self) -> Natural:
-        """A more conservative copy, to retry a rejected step: ``λ`` ×100 (at least 10⁻¹⁰), the cut-off ×10 (at
-        most 10⁻²), the fixed step halved."""
+        """A more conservative copy, to retry a rejected step: ``ν`` ×100, the cut-off ×10 (at most 10⁻²), the fixed
+        step halved."""
         rcond = self.rcond if self.rcond is not None else solvers.DEFAULT_RCOND.get(self.solver, max(solvers.DEFAULT_RCOND.values()))
-        return dataclasses.replace(self, damping=max(100.0 * self.damping, 1e-10), rcond=min(10.0 * rcond, 1e-2),
+        return dataclasses.replace(self, caution=100.0 * self.caution, rcond=min(10.0 * rcond, 1e-2),
                                    lr=self.lr if self.line_search else self.lr / 2)
 
     def init(self, theta: Tensor) -> State:
         """``grid_index``: the exponent of the last accepted grid step, where the next search starts looking."""
         return {"grid_index": 0}
 
-    def regulariser(self, name: str) -> float:
-        """The ``rcond`` of a truncated solver ``name`` (its default when unset), else the damping ``λ``."""
+    def cutoff(self, name: str) -> float | None:
+        """The ``rcond`` of a truncated solver ``name`` (its default when unset); ``None`` for the others."""
         if name in solvers.TRUNCATED:
             return solvers.DEFAULT_RCOND[name] if self.rcond is None else self.rcond
-        return self.damping
+        return None
 
     def solver_options(self, name: str) -> dict[str, int]:
         """The options set here that the solver ``name`` takes (``pinn_natmom.solvers.OPTIONS``)."""
@@ -154,27 +140,21 @@ class Natural:
         taken = solvers.OPTIONS.get(name, frozenset())
         return {key: value for key, value in given.items() if value is not None and key in taken}
 
-    def pseudo_inverse(self, lin: Linearised) -> tuple[solvers.Apply, Regularisation]:
-        """``(rhs ↦ J⁺ rhs, regularisation used)`` from one factorisation of the current ``J``."""
-        name = solvers.choose(self.solver, *lin.system_shape)
-        apply, used = solvers.factorize(name, lin.jacobian, self.regulariser(name), lin.rows, **self.solver_options(name))
-        return apply, Regularisation.of(name, used)
-
-    def solves_damped(self, state: State, lin: Linearised) -> bool:
-        """Whether the next update solves with the damping ``λ`` (rather than a cut-off), so that adaptive damping
-        applies to it."""
-        return solvers.choose(self.solver, *lin.system_shape) not in solvers.TRUNCATED
-
-    def next_damping_scale(self, info: StepInfo, lin: Linearised, scale: float) -> float:
-        """``s_{k+1}`` of the adaptive damping (see the class docstring) after the step ``info`` from ``lin`` taken
-        with the scale ``s_k = scale`` (the scale used is never below it, also where the solve was refined below the
-        damping it factorised at, ``pinn_natmom.solvers.refine``)."""
-        used = max(info.regularisation.damping / self.damping, scale)
-        if not float(info.loss) < float(lin.loss):
-            return used * DAMPING_FACTOR
-        if not self.line_search or info.step_size >= NEAR_FULL_STEP:
-            return max(used / DAMPING_FACTOR, 1.0)
-        return used
+    def pseudo_inverse(self, lin: Linearised, name: str | None = None,
+                       **options: int | bool) -> tuple[solvers.Apply, Regularisation]:
+        """``(rhs ↦ J⁺_λ rhs, regularisation used)`` with ``λ = damping``, by the solver ``name`` (default: the
+        configured one) with ``options`` beside its own; the solver's decomposition of ``J`` is kept on ``lin`` and
+        reused for every damping."""
+        name = solvers.choose(name or self.solver, *lin.system_shape)
+        cutoff = self.cutoff(name)
+        taken = {**self.solver_options(name), **options}
+        key = (name, cutoff, tuple(sorted(taken.items())))
+        if key not in lin.decompositions:
+            lin.decompositions[key] = solvers.decompose(name, lin.jacobian, lin.rows, cutoff, **taken)
+        if (key, self.damping) not in lin.decompositions:
+            lin.decompositions[key, self.damping] = lin.decompositions[key].solve(self.damping)
+        apply, used = lin.decompositions[key, self.damping]
+        return apply, Regularisation(damping=used, rcond=math.nan if cutoff is None else cutoff)
 
     def step(self, residuals: ResidualMap, origin: Tensor, d: Tensor, reference: Tensor, state: State,
              acceleration: Tensor | None = None) -> tuple[Found, State]:
@@ -190,20 +170,39 @@ class Natural:
 Update = Callable[[Natural, State, Tensor, Linearised, ResidualMap], tuple[Tensor, State, StepInfo]]
 
 
-def with_adaptive_damping(update: Update) -> Update:
-    """``update`` run with ``λ = damping · s`` from the state, storing the next scale ``s`` after it (when
-    ``adaptive_damping`` is on and the update solves with ``λ``, ``Natural.solves_damped``)."""
+def with_trust_region(update: Update) -> Update:
+    """``update`` run at ``λ = ν ‖J‖²_F`` with ``ν`` from the state (``"damping"``; initially ``damping``), retried
+    with more damping where it lowered nothing or its direction was not finite, and the next ``ν`` stored after it
+    (``.trust_region``). The regularisation reported is relative: ``ν`` as used (above the one asked for where a solver
+    raised it)."""
 
     @functools.wraps(update)
-    def adapted(self: Natural, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
-        if not self.adaptive_damping or not self.solves_damped(state, lin):
-            return update(self, state, theta, lin, residuals)
-        scale = state.get("damping_scale", 1.0)
-        scaled = dataclasses.replace(self, damping=self.damping * scale, adaptive_damping=False)
-        new_theta, new_state, info = update(scaled, state, theta, lin, residuals)
-        return new_theta, {**new_state, "damping_scale": self.next_damping_scale(info, lin, scale)}, info
+    def controlled(self: Natural, state: State, theta: Tensor, lin: Linearised,
+                   residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        region = self.trust_region or TrustRegion(initial=self.damping, fixed=True)
+        scale = gram_trace(lin)
+        nu = state.get("damping", self.damping) * self.caution
+        for attempt in range(region.retries + 1):
+            trial = dataclasses.replace(self, damping=nu * scale)
+            last = region.fixed or attempt == region.retries
+            try:
+                new_theta, new_state, info = update(trial, state, theta, lin, residuals)
+            except solvers.NonFiniteError:
+                if last:
+                    raise
+                nu = region.retried(nu)
+                continue
+            decreased = float(info.loss) < float(lin.loss)
+            if decreased or last:
+                break
+            nu = region.retried(nu)
+        rho = ratio(lin, new_theta - theta, info.loss) if decreased else -math.inf
+        used = Regularisation(damping=info.regularisation.damping / scale, rcond=info.regularisation.rcond)
+        reported = dataclasses.replace(info, regularisation=used, ratio=rho)
+        fraction = info.step_size if self.line_search else 1.0
+        return new_theta, {**new_state, "damping": region.after(nu, rho, decreased, fraction)}, reported
 
-    return adapted
+    return controlled
 
 
 def stack_columns(*vectors: Tensor) -> Tensor:

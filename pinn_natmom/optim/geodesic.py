@@ -15,11 +15,9 @@ off the linearisation (the line search then finds no decrease); the bent path fo
 solver it steps with (truncated ones included) and ``h`` a tenth of its last step size: there the curvature that stops
 the straight steps is that of the steps the line search takes, which are far shorter than a full one.
 
-The acceleration at the floor needs a damped solve: a truncated pseudo-inverse drops the flat directions the path has
-to use, so where the configured solver is truncated (``pinv``, ``svd``) the path is solved with the Cholesky solver of
-the smaller space (``dense`` when ``N ≥ P``, else ``woodbury``; a configured randomized solver is kept as it is). The
-Cholesky solve is refined (``pinn_natmom.solvers.refine``): ``λ`` is a tenth of the damping the float64
-factorisation reached, which is ``damping`` where the Gram matrix factorises at it and larger where it does not.
+The path is solved with the configured solver at the trust region's damping; a Cholesky solve (``dense``,
+``woodbury``) is refined (``pinn_natmom.solvers.refine``): ``λ`` is a tenth of the damping the float64 factorisation
+reached, which is the one asked for where the Gram matrix factorises at it and larger where it does not.
 """
 from __future__ import annotations
 
@@ -37,15 +35,6 @@ DIFFERENCE_STEP = 0.1
 """``h`` of the central difference for ``r_vv``, in units of the step ``v`` (so ``h v`` is a tenth of a full step)."""
 
 
-def damped_solver(name: str, n_rows: int, n_params: int) -> str:
-    """The solver for the geodesic path: ``name`` resolved, or, for a truncated one, ``dense`` (``N ≥ P``) or
-    ``woodbury`` (``N < P``)."""
-    resolved = solvers.choose(name, n_rows, n_params)
-    if resolved not in solvers.TRUNCATED:
-        return resolved
-    return "dense" if n_rows >= n_params else "woodbury"
-
-
 def acceleration(residuals: ResidualMap, theta: Tensor, d: Tensor, residual: Tensor, apply: solvers.Apply,
                  h: float = DIFFERENCE_STEP) -> Tensor:
     """``a = −J⁺ r_vv`` for the velocity ``v = −d``, with ``r_vv`` by the central difference of the module docstring
@@ -55,14 +44,10 @@ def acceleration(residuals: ResidualMap, theta: Tensor, d: Tensor, residual: Ten
 
 
 def damped_pseudo_inverse(optimizer: Natural, lin: Linearised) -> tuple[solvers.Apply, Regularisation]:
-    """``(rhs ↦ J⁺ rhs, λ used)`` by ``damped_solver`` for ``optimizer``'s solver, with its damping and options,
-    refined where the solver can be."""
-    name = damped_solver(optimizer.solver, *lin.system_shape)
-    options: dict[str, int | bool] = {**optimizer.solver_options(name)}
-    if "refine" in solvers.OPTIONS.get(name, frozenset()):
-        options["refine"] = True
-    apply, used = solvers.factorize(name, lin.jacobian, optimizer.regulariser(name), lin.rows, **options)
-    return apply, Regularisation(damping=used)
+    """``(rhs ↦ J⁺ rhs, regularisation used)`` by ``optimizer``'s solver at its damping, refined where the solver can
+    be."""
+    name = solvers.choose(optimizer.solver, *lin.system_shape)
+    return optimizer.pseudo_inverse(lin, name, **({"refine": True} if "refine" in solvers.OPTIONS.get(name, ()) else {}))
 
 
 def geodesic_step(optimizer: Natural, state: State, theta: Tensor, lin: Linearised,
@@ -84,7 +69,3 @@ class GeodesicENGD(Natural):
 
     def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         return geodesic_step(self, state, theta, lin, residuals)
-
-    def solves_damped(self, state: State, lin: Linearised) -> bool:
-        """The geodesic path always solves with ``λ`` (``damped_solver``)."""
-        return True

@@ -192,10 +192,6 @@ class NaturalAuto(Natural):
         remembered = remember_step(searched, theta, new_theta, lin, residuals)
         return new_theta, {**remembered, "first_loss": first, "geodesic": floor}, info
 
-    def solves_damped(self, state: State, lin: Linearised) -> bool:
-        """At the floor the geodesic path solves with ``λ``; before it, the configured solver decides."""
-        return state.get("geodesic", False) or super().solves_damped(state, lin)
-
     def last_step_size(self, state: State) -> float:
         """The step size of the last searched step, ``2^{−j}`` of the grid (the state's ``"grid_index"``), or ``lr``
         without the line search."""
@@ -227,7 +223,7 @@ def optimal_coefficients(lin: Linearised, d: Tensor, p: Tensor) -> tuple[Tensor,
     """
     columns = stack_columns(lin.jacobian @ d, -(lin.jacobian @ p))
     gram = lin.inner(columns, columns)
-    ridge = 1e-12 * gram.diagonal().sum().clamp_min(torch.finfo(gram.dtype).tiny)
+    ridge = (1e-12 * gram.diagonal().sum()).clamp_min(torch.finfo(gram.dtype).tiny)
     right = lin.inner(columns, lin.residual)
     coefficients = torch.linalg.solve(gram + ridge * torch.eye(2, dtype=gram.dtype, device=gram.device), right)
     return coefficients[0], coefficients[1]

@@ -13,12 +13,14 @@ right-hand side; ``cost`` gives the cost of one solve.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from . import dense, nystrom, nystrom_pcg, pinv, svd, woodbury
 from .cholesky import NOT_FINITE, FactorizationError, NonFiniteError
+from .decomposition import Decomposition
 from .memory import GIB, available_bytes
 from .rows import RowBlock, whole
 from .strategy import Apply, Cost, Solver
@@ -30,21 +32,20 @@ TRUNCATED = frozenset(name for name, s in SOLVERS.items() if s.truncated)
 """Solvers regularised by a relative singular-value cut-off rather than a damping."""
 OPTIONS: dict[str, frozenset[str]] = {name: s.options for name, s in SOLVERS.items() if s.options}
 DEFAULT_RCOND = {name: s.default_rcond for name, s in SOLVERS.items() if s.truncated}
-AUTO_SVD_FLOPS = 2e9
-AUTO_PINV_PARAMS = 2000
+AUTO_SVD_FLOPS = 1e10
 AUTO_NYSTROM_ROWS = 8000
 
 
 def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None, itemsize: int = 8,
            sketch_size: int | None = None) -> str:
-    """Resolve ``"auto"`` by measured speed to accuracy (results/solvers/README.md):
+    """Resolve ``"auto"``, for an ``N × P`` Jacobian with ``m = min(N, P)``, ``M = max(N, P)``:
 
-    - ``N ≥ P`` and ``P ≤ 2,000``: ``pinv`` (a ``P × P`` eigendecomposition; robust, cheapest per step);
-    - ``N < P`` while ``N·P·N ≤ 2·10⁹``: ``svd`` of ``J`` (the Gram ``JJᵀ`` plateaus near 1e-6 there);
+    - ``m² M ≤ 10¹⁰``: ``svd``. Its decomposition resolves singular values down to ``ε σ_max`` rather than the
+      ``√ε σ_max`` of a formed Gram matrix, so the trust region can lower the damping as far as the problem allows,
+      and a retry at another damping is a re-weighting (results/benchmark/README.md);
     - ``N < P`` with ``N ≥ 8,000``: ``nystrom-pcg`` with its defaults (``ℓ = 1,000``, 20 CG steps), about 3× faster
       than woodbury there with the same direction to 1e-8 (results/solvers/README.md); it forms no ``N × N`` kernel
-      (memory ``O((N + P)ℓ)`` against ``N²``). Below ``N ≈ 3ℓ`` the sketch costs as much as woodbury's kernel, which
-      stays exact;
+      (memory ``O((N + P)ℓ)`` against ``N²``);
     - otherwise the Cholesky solvers in the smaller space: ``woodbury`` when ``N < P``, else ``dense``;
     - and, given the ``free_bytes`` left beside ``J``, ``nystrom-pcg`` whenever the matrices of that choice
       (``cost`` with ``itemsize`` bytes per entry) would not fit in them and the sketch's would take less.
@@ -53,9 +54,8 @@ def choose(name: str, n_rows: int, n_params: int, free_bytes: int | None = None,
         if name not in SOLVERS:
             raise ValueError(f"unknown solver {name!r}; choose from {', '.join(SOLVER_NAMES)}")
         return name
-    if n_rows >= n_params and n_params <= AUTO_PINV_PARAMS:
-        picked = "pinv"
-    elif n_rows < n_params and n_rows * n_params * n_rows <= AUTO_SVD_FLOPS:
+    small, large = min(n_rows, n_params), max(n_rows, n_params)
+    if small * small * large <= AUTO_SVD_FLOPS:
         picked = "svd"
     elif AUTO_NYSTROM_ROWS <= n_rows < n_params:
         picked = "nystrom-pcg"
@@ -105,34 +105,61 @@ def check_inputs(jacobian: Tensor, rhs: Tensor | None, damping: float) -> None:
         raise ValueError(f"damping (or rcond) must be a finite number ≥ 0, got {damping!r}")
 
 
-def factorize(name: str, jacobian: Tensor, damping: float, rows: RowBlock | None = None,
-              **options: int | bool) -> tuple[Apply, float]:
-    """``(rhs ↦ J⁺ rhs, λ_used)`` by the solver ``name`` (or ``"auto"``), with the solver's ``options`` (``OPTIONS``).
+def decompose(name: str, jacobian: Tensor, rows: RowBlock | None = None, rcond: float | None = None,
+              **options: int | bool) -> Decomposition:
+    """``J`` decomposed by the solver ``name`` (or ``"auto"``), to be solved at any damping
+    (``Decomposition.solve``); ``rcond``: the cut-off of a truncated solver (its default when ``None``).
 
     ``rows``: ``jacobian`` and every ``rhs`` are this block of the rows of the system (default: the whole of it); the
     solvers that are ``blockwise`` work on the block, the others on the gathered rows. Non-finite entries in ``J``
     raise ``NonFiniteError`` (a ``ValueError``): the Cholesky solvers detect them while factorising, the truncated
     ones when the eigen/singular-value solver fails; ``check_finite`` catches the rest in the result.
     """
-    check_inputs(jacobian, None, damping)
+    check_inputs(jacobian, None, 0.0 if rcond is None else rcond)
     rows = rows or whole(jacobian.shape[0])
     if rows.count != jacobian.shape[0]:
         raise ValueError(f"the row block holds {rows.count} rows but J has {jacobian.shape[0]}")
     resolved = choose(name, rows.total, jacobian.shape[1])
-    unknown = sorted(set(options) - OPTIONS.get(resolved, frozenset()))
+    solver = SOLVERS[resolved]
+    unknown = sorted(set(options) - solver.options)
     if unknown:
         raise ValueError(f"solver {resolved!r} does not take the option(s) {', '.join(unknown)}")
-    solver = SOLVERS[resolved]
+    if solver.truncated:
+        options = {**options, "rcond": solver.default_rcond if rcond is None else rcond}
     blockwise = rows.count == rows.total or solver.blockwise
     if solver.blockwise:
         options = {**options, "rows": rows}
     try:
-        apply, used = solver.factorize(jacobian if blockwise else rows.gather(jacobian), damping, **options)
+        decomposition = solver.decompose(jacobian if blockwise else rows.gather(jacobian), **options)
     except torch.linalg.LinAlgError:
         if not bool(torch.isfinite(jacobian).all()):
             raise NonFiniteError(NOT_FINITE) from None
         raise
-    return (apply, used) if blockwise else ((lambda rhs: apply(rows.gather(rhs))), used)
+    return decomposition if blockwise else GatheredDecomposition(decomposition, rows)
+
+
+@dataclass(frozen=True)
+class GatheredDecomposition:
+    """A decomposition of the gathered rows, applied to right-hand sides of this holder's block."""
+
+    whole: Decomposition
+    rows: RowBlock
+
+    def solve(self, damping: float) -> tuple[Apply, float]:
+        apply, used = self.whole.solve(damping)
+        return (lambda rhs: apply(self.rows.gather(rhs))), used
+
+
+def factorize(name: str, jacobian: Tensor, regulariser: float, rows: RowBlock | None = None,
+              **options: int | bool) -> tuple[Apply, float]:
+    """``(rhs ↦ J⁺ rhs, c_used)`` by the solver ``name`` (or ``"auto"``), with the solver's ``options``
+    (``OPTIONS``): ``c`` is the damping ``λ`` of the damped solvers, the cut-off ``rcond`` of the truncated ones
+    (undamped). See ``decompose`` for ``rows``."""
+    check_inputs(jacobian, None, regulariser)
+    truncated = choose(name, (rows or whole(jacobian.shape[0])).total, jacobian.shape[1]) in TRUNCATED
+    if truncated:
+        return decompose(name, jacobian, rows, regulariser, **options).solve(0.0)[0], regulariser
+    return decompose(name, jacobian, rows, **options).solve(regulariser)
 
 
 def check_finite(direction: Tensor) -> Tensor:
@@ -151,7 +178,8 @@ def direction(name: str, jacobian: Tensor, rhs: Tensor, damping: float, rows: Ro
 
 
 __all__ = [
-    "SOLVERS", "SOLVER_NAMES", "TRUNCATED", "OPTIONS", "RowBlock", "DEFAULT_RCOND", "FactorizationError",
-    "NonFiniteError", "Apply", "Cost", "Solver", "GIB", "choose", "check_fits", "factorize", "direction", "cost",
+    "SOLVERS", "SOLVER_NAMES", "TRUNCATED", "OPTIONS", "RowBlock", "DEFAULT_RCOND", "FactorizationError", "NOT_FINITE",
+    "NonFiniteError", "Apply", "Cost", "Solver", "Decomposition", "GIB", "choose", "check_fits", "decompose", "factorize",
+    "direction", "cost",
     "memory_of", "check_finite", "available_bytes",
 ]

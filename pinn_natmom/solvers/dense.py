@@ -7,6 +7,7 @@ below the damping the factorisation reached (``refine``; each CG product ``Σ_a 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import Tensor
 
@@ -17,16 +18,36 @@ from .rows import RowBlock, whole
 from .strategy import Cost, Solver, cholesky_cost
 
 
+@dataclass(frozen=True)
+class GramDecomposition:
+    """The Gram matrix ``Σ_a J_aᵀJ_a`` (lower triangle), factorised afresh at every damping."""
+
+    jacobian: Tensor
+    gram: Tensor
+    total: Callable[[Tensor], Tensor]
+    refine: bool = False
+
+    def solve(self, damping: float) -> tuple[Callable[[Tensor], Tensor], float]:
+        """``rhs ↦ (JᵀJ + λI)⁻¹ Jᵀ rhs`` and the damping used (with ``refine``, a tenth of the one factorised)."""
+        jacobian, total = self.jacobian, self.total
+        factor, used = factor_damped(self.gram, damping, overwrite=True)
+        self.gram.diagonal().sub_(used)
+        if not self.refine:
+            return (lambda rhs: cholesky_apply(factor, total(jacobian.T @ rhs))), used
+        solve, lam = refined(factor, used, lambda x: total(jacobian.T @ (jacobian @ x)))
+        return (lambda rhs: solve(total(jacobian.T @ rhs))), lam
+
+
+def decompose(jacobian: Tensor, rows: RowBlock | None = None, refine: bool = False) -> GramDecomposition:
+    """The Gram matrix of ``J`` summed over the row blocks."""
+    total = (rows or whole(jacobian.shape[0])).sum
+    return GramDecomposition(jacobian, total(lower_gram(jacobian.T)), total, refine)
+
+
 def factorize(jacobian: Tensor, damping: float, rows: RowBlock | None = None,
               refine: bool = False) -> tuple[Callable[[Tensor], Tensor], float]:
-    """``rhs ↦ (JᵀJ + λI)⁻¹ Jᵀ rhs`` from one factorisation of the Gram matrix, and the damping used (with
-    ``refine``, a tenth of the one factorised)."""
-    total = (rows or whole(jacobian.shape[0])).sum
-    factor, used = factor_damped(total(lower_gram(jacobian.T)), damping, overwrite=True)
-    if not refine:
-        return (lambda rhs: cholesky_apply(factor, total(jacobian.T @ rhs))), used
-    solve, lam = refined(factor, used, lambda x: total(jacobian.T @ (jacobian @ x)))
-    return (lambda rhs: solve(total(jacobian.T @ rhs))), lam
+    """``rhs ↦ (JᵀJ + λI)⁻¹ Jᵀ rhs`` from one factorisation of the Gram matrix, and the damping used."""
+    return decompose(jacobian, rows, refine).solve(damping)
 
 
 def cost(n_rows: int, n_params: int, itemsize: int, **options: object) -> Cost:
@@ -34,4 +55,4 @@ def cost(n_rows: int, n_params: int, itemsize: int, **options: object) -> Cost:
     return cholesky_cost(n_rows, n_params, itemsize, n_params)
 
 
-SOLVER = Solver("dense", factorize, cost, blockwise=True, options=frozenset({"refine"}))
+SOLVER = Solver("dense", factorize, cost, decompose, blockwise=True, options=frozenset({"refine"}))

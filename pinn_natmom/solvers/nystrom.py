@@ -85,9 +85,31 @@ def orthonormal_test_matrix(n_rows: int, size: int, seed: int, like: Tensor) -> 
     return torch.linalg.solve_triangular(factor, gaussian_rows, upper=False).T
 
 
-def sketch(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, seed: int = SEED,
-           rows: RowBlock | None = None) -> Sketch:
-    """The rank-``ℓ`` Nyström approximation of ``JJᵀ`` (steps 1–5 of the module docstring) with ``λ`` floored."""
+@dataclass(frozen=True)
+class SketchDecomposition:
+    """The rank-``ℓ`` approximation ``K̂ = U diag(Λ̂) Uᵀ`` of ``JJᵀ`` and the floor of the damping, solved at any
+    damping by :meth:`Sketch.solve`."""
+
+    jacobian: Tensor
+    basis: Tensor
+    eigenvalues: Tensor
+    floor: float
+    rows: RowBlock
+
+    def at(self, damping: float) -> Sketch:
+        """``K̂ + λI`` with ``λ`` at least the floor."""
+        return Sketch(self.basis, self.eigenvalues, max(float(damping), self.floor), self.rows)
+
+    def solve(self, damping: float) -> tuple[Callable[[Tensor], Tensor], float]:
+        """``rhs ↦ Jᵀ(K̂ + λI)⁻¹ rhs`` and the damping used."""
+        approximation, jacobian = self.at(damping), self.jacobian
+        return (lambda rhs: approximation.rows.sum(jacobian.T @ approximation.solve(rhs))), approximation.damping
+
+
+def decompose(jacobian: Tensor, sketch_size: int = SKETCH_SIZE, seed: int = SEED,
+              rows: RowBlock | None = None) -> SketchDecomposition:
+    """The rank-``ℓ`` Nyström approximation of ``JJᵀ`` (steps 1–5 of the module docstring); the damping is floored
+    at ``ε‖J‖²_F / N``."""
     if sketch_size < 1:
         raise ValueError(f"sketch size must be ≥ 1, got {sketch_size}")
     rows = rows or whole(jacobian.shape[0])
@@ -105,14 +127,19 @@ def sketch(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, see
     eigenvalues = (singular_squares - shift).clamp_min(0.0)
     inverse_root = torch.where(eigenvalues > 0, singular_squares.clamp_min(tiny).rsqrt(), 0.0)
     floor = float(eps * squares[1] / n_rows)
-    return Sketch(b @ (rotation * inverse_root), eigenvalues, max(float(damping), floor), rows)
+    return SketchDecomposition(jacobian, b @ (rotation * inverse_root), eigenvalues, floor, rows)
+
+
+def sketch(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, seed: int = SEED,
+           rows: RowBlock | None = None) -> Sketch:
+    """The rank-``ℓ`` Nyström approximation of ``JJᵀ`` with ``λ`` floored (``decompose`` at one damping)."""
+    return decompose(jacobian, sketch_size, seed, rows).at(damping)
 
 
 def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, seed: int = SEED,
               rows: RowBlock | None = None) -> tuple[Callable[[Tensor], Tensor], float]:
     """``rhs ↦ Jᵀ(K̂ + λI)⁻¹ rhs`` from one sketch of ``K = JJᵀ``, and the damping used."""
-    approximation = sketch(jacobian, damping, sketch_size, seed, rows)
-    return (lambda rhs: approximation.rows.sum(jacobian.T @ approximation.solve(rhs))), approximation.damping
+    return decompose(jacobian, sketch_size, seed, rows).solve(damping)
 
 
 def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SIZE, **options: object) -> Cost:
@@ -127,4 +154,4 @@ def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SI
                 itemsize * 2.0 * n_rows * n_params + 2.0 * memory)
 
 
-SOLVER = Solver("nystrom", factorize, cost, blockwise=True, options=frozenset({"sketch_size", "seed"}))
+SOLVER = Solver("nystrom", factorize, cost, decompose, blockwise=True, options=frozenset({"sketch_size", "seed"}))

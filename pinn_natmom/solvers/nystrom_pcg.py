@@ -20,12 +20,13 @@ On a block of the rows (``rows``), ``u`` and the CG vectors stay in rows: a prod
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import Tensor
 
 from . import nystrom
 from .cg import conjugate_gradients
-from .nystrom import SEED, SKETCH_SIZE, sketch
+from .nystrom import SEED, SKETCH_SIZE
 from .rows import RowBlock
 from .strategy import Cost, Solver
 
@@ -34,27 +35,45 @@ CG_STEPS = 20
 default sketch reaches the Woodbury direction to its rounding within 5 steps; 20 cost about a fifth of the sketch."""
 
 
+@dataclass(frozen=True)
+class PreconditionedDecomposition:
+    """The Nyström sketch of ``JJᵀ``, the preconditioner of ``cg_steps`` CG steps at any damping."""
+
+    sketch: nystrom.SketchDecomposition
+    cg_steps: int
+
+    def solve(self, damping: float) -> tuple[Callable[[Tensor], Tensor], float]:
+        """``rhs ↦ Jᵀ u`` with ``u`` after ``cg_steps`` preconditioned CG steps on ``(JJᵀ + λI)u = rhs``, and ``λ``."""
+        preconditioner = self.sketch.at(damping)
+        lam, total, jacobian = preconditioner.damping, preconditioner.rows.sum, self.sketch.jacobian
+
+        def kernel(v: Tensor) -> Tensor:
+            return jacobian @ total(jacobian.T @ v) + lam * v
+
+        def inner(a: Tensor, b: Tensor) -> Tensor:
+            return total((a * b).sum(dim=0))
+
+        def apply(rhs: Tensor) -> Tensor:
+            columns = rhs.unsqueeze(-1) if rhs.dim() == 1 else rhs
+            u = conjugate_gradients(kernel, preconditioner.solve, columns, self.cg_steps, inner)
+            d = total(jacobian.T @ u)
+            return d.squeeze(-1) if rhs.dim() == 1 else d
+
+        return apply, lam
+
+
+def decompose(jacobian: Tensor, sketch_size: int = SKETCH_SIZE, seed: int = SEED, cg_steps: int = CG_STEPS,
+              rows: RowBlock | None = None) -> PreconditionedDecomposition:
+    """The sketch of ``nystrom``, kept as the preconditioner."""
+    if cg_steps < 0:
+        raise ValueError(f"the number of CG steps must be ≥ 0, got {cg_steps}")
+    return PreconditionedDecomposition(nystrom.decompose(jacobian, sketch_size, seed, rows), cg_steps)
+
+
 def factorize(jacobian: Tensor, damping: float, sketch_size: int = SKETCH_SIZE, seed: int = SEED,
               cg_steps: int = CG_STEPS, rows: RowBlock | None = None) -> tuple[Callable[[Tensor], Tensor], float]:
     """``rhs ↦ Jᵀ u`` with ``u`` after ``cg_steps`` preconditioned CG steps on ``(JJᵀ + λI)u = rhs``, and ``λ`` used."""
-    if cg_steps < 0:
-        raise ValueError(f"the number of CG steps must be ≥ 0, got {cg_steps}")
-    preconditioner = sketch(jacobian, damping, sketch_size, seed, rows)
-    lam, total = preconditioner.damping, preconditioner.rows.sum
-
-    def kernel(v: Tensor) -> Tensor:
-        return jacobian @ total(jacobian.T @ v) + lam * v
-
-    def inner(a: Tensor, b: Tensor) -> Tensor:
-        return total((a * b).sum(dim=0))
-
-    def apply(rhs: Tensor) -> Tensor:
-        columns = rhs.unsqueeze(-1) if rhs.dim() == 1 else rhs
-        u = conjugate_gradients(kernel, preconditioner.solve, columns, cg_steps, inner)
-        d = total(jacobian.T @ u)
-        return d.squeeze(-1) if rhs.dim() == 1 else d
-
-    return apply, lam
+    return decompose(jacobian, sketch_size, seed, cg_steps, rows).solve(damping)
 
 
 def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SIZE, cg_steps: int = CG_STEPS,
@@ -68,4 +87,5 @@ def cost(n_rows: int, n_params: int, itemsize: int, sketch_size: int = SKETCH_SI
                 base.traffic + cg_steps * 2.0 * itemsize * n_rows * n_params)
 
 
-SOLVER = Solver("nystrom-pcg", factorize, cost, blockwise=True, options=frozenset({"sketch_size", "seed", "cg_steps"}))
+SOLVER = Solver("nystrom-pcg", factorize, cost, decompose, blockwise=True,
+                options=frozenset({"sketch_size", "seed", "cg_steps"}))

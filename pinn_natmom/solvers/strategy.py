@@ -59,6 +59,7 @@ class Solver:
     name: str
     factorize: Factorizer
     cost: CostModel
+    decompose: Callable[..., object]
     truncated: bool = False
     blockwise: bool = False
     options: frozenset[str] = frozenset()
@@ -71,9 +72,10 @@ def gram_flops(rows: int, inner: int) -> float:
 
 
 def cholesky_cost(n_rows: int, n_params: int, itemsize: int, side: int) -> Cost:
-    """A Gram matrix of size ``side`` (``P`` for the parameter space, ``N`` for the sample space), its Cholesky
-    factorisation and one solve with it, and the products with ``J`` and ``Jᵀ`` of one right-hand side."""
+    """A Gram matrix of size ``side`` (``P`` for the parameter space, ``N`` for the sample space), kept beside its
+    Cholesky factor (``2 s side²`` bytes, so that another damping can be factorised), one solve with it, and the
+    products with ``J`` and ``Jᵀ`` of one right-hand side."""
     other = n_rows if side == n_params else n_params
     products = gram_flops(side, other) + 2.0 * side * side + 2.0 * n_rows * n_params
-    return Cost(products, side**3 / 3.0, "cholesky", itemsize * side * side,
-                itemsize * (n_rows * n_params + 2.0 * side * side))
+    return Cost(products, side**3 / 3.0, "cholesky", itemsize * 2.0 * side * side,
+                itemsize * (n_rows * n_params + 3.0 * side * side))
