@@ -1,7 +1,9 @@
 """The PDE library: families of problems (factories that build ``pinn_natmom.problem.Problem`` objects).
 
 ``FAMILIES`` maps a name to its factory; the command line finds it through the entry point ``pinn_natmom.families``
-(``pyproject.toml``). ``make`` builds one by name with a clear error for unknown names.
+(``pyproject.toml``). ``make`` builds one by name with a clear error for unknown names. Domains (``Box``, ``Ball``,
+``Polygon``, ``Mesh`` and their set operations, all ``Domain``) are in ``pdes.geometry``; your own equation is
+``custom`` (``pdes.custom``, worked examples in ``pdes.examples``).
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from collections.abc import Callable
 
 from pinn_natmom.problem import Problem
 
+from .custom import custom
+from .geometry import Ball, Box, Domain, Mesh, Polygon
 from .heat import heat
 from .helmholtz import helmholtz
 from .poisson import poisson
@@ -23,4 +27,4 @@ def make(name: str, **options: object) -> Problem:
     return FAMILIES[name](**options)
 
 
-__all__ = ["FAMILIES", "make", "poisson", "heat", "helmholtz"]
+__all__ = ["FAMILIES", "make", "poisson", "heat", "helmholtz", "custom", "Box", "Ball", "Polygon", "Mesh", "Domain"]

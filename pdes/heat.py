@@ -19,9 +19,12 @@ from pinn_natmom.problem import Jet, Problem, Term
 
 from .common import data_residual, zero
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
+from .geometry import Domain
 from .hard import hard_dirichlet
 from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
+from .ondomain import as_domain, at_start, describe, neumann_parts, over_time, with_distance_constraint
+from .ondomain import neumann_term as neumann_on_parts
 
 DEFAULT_DIFFUSIVITY = 0.25
 RECOMMENDED = MappingProxyType({"steps": 200})
@@ -43,7 +46,7 @@ def default_exact(dim: int, diffusivity: float) -> tuple[Field, str]:
 
 
 def heat(
-    dim: int = 1,
+    dim: int | None = None,
     diffusivity: float = DEFAULT_DIFFUSIVITY,
     final_time: float = 1.0,
     exact: Field | None = None,
@@ -54,14 +57,16 @@ def heat(
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
     hard_bc: bool = False,
+    domain: str | Domain | None = None,
 ) -> Problem:
-    """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]``.
+    """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]`` (or ``domain × [0, final_time]``).
 
     Give ``exact`` to derive ``f``, ``g`` and ``u₀``; or ``source`` (and optionally ``boundary`` and ``initial``,
     default 0) for a problem without a known solution. With neither, ``default_exact`` is used.
 
     Args:
-        dim: spatial dimension (the default solution: e^(−κπ²t) sin πx in 1-d, e^(−4κt) Σ sin 2x_i beyond).
+        dim: spatial dimension, default 1 or the domain's (the default solution: e^(−κπ²t) sin πx in 1-d,
+            e^(−4κt) Σ sin 2x_i beyond).
         diffusivity: κ.
         final_time: T of the time interval [0, T].
         exact: the exact solution, a torch function of points ``(x…, t)``.
@@ -73,14 +78,19 @@ def heat(
         flux: ``h`` on the Neumann faces (default 0), when no exact solution is given.
         hard_bc: impose the spatial Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary
             term; the initial condition stays a residual term).
+        domain: the spatial domain: box (the unit box, default), disk, lshape, annulus, plate-with-hole (2-d), a
+            pdes.geometry.Domain, or the path of a triangle or tetrahedron mesh file meshio reads.
     """
+    chosen = as_domain(domain, dim, "heat", 1)
+    dim = chosen.dim
     if dim < 1:
         raise ValueError(f"heat: spatial dimension must be at least 1, got {dim}")
     if not (math.isfinite(diffusivity) and diffusivity > 0):
         raise ValueError(f"heat: diffusivity must be a finite number > 0, got {diffusivity}")
     if not (math.isfinite(final_time) and final_time > 0):
         raise ValueError(f"heat: final time must be a finite number > 0, got {final_time}")
-    faces = parse_faces(neumann, dim)
+    on_box = isinstance(chosen, Box)
+    faces = parse_faces(neumann, dim) if on_box else neumann_parts(neumann, chosen, "heat")
     if hard_bc and faces:
         raise ValueError("heat: the exact (hard) Dirichlet constraint needs Dirichlet data on every spatial face; drop the "
                          "Neumann faces or the hard constraint")
@@ -95,15 +105,18 @@ def heat(
         source = lambda x: time_derivative(x)[..., dim] - diffusivity * spatial_laplacian(x)
         boundary, initial = exact, exact
     boundary, initial = boundary or zero, initial or zero
-    box = Box((0.0,) * dim + (0.0,), (1.0,) * dim + (float(final_time),))
-    if exact is not None and faces:
-        flux = normal_derivative_of(exact, box, faces)
-    dirichlet = dirichlet_faces(box, faces, dim)
 
     def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
         """``ρ = ∂_t u − κ Δ_x u − f``."""
         return jet.grad[..., dim] - diffusivity * jet.laplacian - f
 
+    if not on_box:
+        return on_domain(chosen, float(final_time), diffusivity, interior_residual, source, boundary, initial, exact,
+                         formula, sampler, faces, flux, hard_bc)
+    box = Box((0.0,) * dim + (0.0,), (1.0,) * dim + (float(final_time),))
+    if exact is not None and faces:
+        flux = normal_derivative_of(exact, box, faces)
+    dirichlet = dirichlet_faces(box, faces, dim)
     problem = Problem(
         name="heat",
         dim=dim + 1,
@@ -124,3 +137,32 @@ def heat(
         time_axis=dim,
     )
     return hard_dirichlet(problem, box, spatial, boundary) if hard_bc else problem
+
+
+def on_domain(domain: Domain, final_time: float, diffusivity: float, interior_residual, source: Field | None,
+              boundary: Field, initial: Field, exact: Field | None, formula: str, sampler: str,
+              neumann: tuple[str, ...], flux: Field | None, hard_bc: bool) -> Problem:
+    """The heat problem on ``domain × [0, final_time]`` for a domain other than a box (``pdes.ondomain``)."""
+    dim = domain.dim
+    spatial = tuple(range(dim))
+    dirichlet = tuple(part for part in domain.parts if part not in neumann)
+    terms = [
+        Term("interior", interior_residual, over_time(domain.interior_sampler(sampler), final_time), data=source,
+             needs=frozenset({"grad", "laplacian"}), laplacian_dims=spatial, points=POINTS["interior"]),
+        Term("boundary", data_residual, over_time(domain.boundary_sampler(dirichlet if neumann else None), final_time),
+             data=boundary, points=POINTS["boundary"]),
+    ]
+    if neumann:
+        terms.append(neumann_on_parts(domain, over_time(domain.boundary_sampler(neumann), final_time), flux, exact,
+                                      POINTS["neumann"], spatial=dim))
+    terms.append(Term("initial", data_residual, at_start(domain.interior_sampler(sampler)), data=initial,
+                      points=POINTS["initial"]))
+    problem = Problem(
+        name="heat", dim=dim + 1, terms=tuple(terms),
+        domain_sampler=over_time(domain.interior_sampler("uniform"), final_time), exact=exact,
+        description=f"∂_t u = {diffusivity:g} Δu + f on {describe(domain)} × [0,{final_time:g}]; u* = {formula}"
+        + (f"; ∂u/∂n = h on {', '.join(neumann)}" if neumann else ""),
+        recommended=RECOMMENDED, bounds=(*domain.bounds, (0.0, final_time)), time_axis=dim,
+        mesh=domain.output_mesh if dim <= 3 else None,
+    )
+    return with_distance_constraint(problem, domain, boundary, spatial=dim) if hard_bc else problem

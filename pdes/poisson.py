@@ -1,4 +1,4 @@
-"""Poisson's equation ``−Δu = f`` on a box with Dirichlet data ``u = g`` on its boundary.
+"""Poisson's equation ``−Δu = f`` on a domain (the unit box by default) with Dirichlet data ``u = g`` on its boundary.
 
 Residuals: interior ``ρ = −Δu − f``, boundary ``ρ = u − g``. Given an exact solution ``u*``, ``f = −Δu*`` and
 ``g = u*`` are derived by automatic differentiation.
@@ -13,20 +13,27 @@ from torch import Tensor
 
 from pinn_natmom.problem import Jet, Problem
 
-from .common import dirichlet_problem
-from .domains import Box
+from .common import dirichlet_problem, zero
+from .geometry import Box, Domain
 from .manufactured import Field, laplacian_of
 from .neumann import parse_faces
+from .ondomain import as_domain, describe, domain_problem, neumann_parts
 
 
-def default_exact(dim: int) -> tuple[Field, str]:
+def default_exact(dim: int, bounds: tuple[tuple[float, float], ...] | None = None) -> tuple[Field, str]:
     """The manufactured solution used when none is given, and its formula.
 
-    d ≤ 3: ``Π sin(π x_i)``; 4 ≤ d ≤ 10: ``Σ cos(π x_i)``; d > 10: ``Σ_k x_{2k−1} x_{2k}`` (harmonic, as in the
-    high-dimensional benchmarks).
+    d ≤ 3: ``Π sin(π x_i)`` on the unit box; on a domain with another bounding box ``Π [lo_i, hi_i]``, the same bump
+    stretched onto it, ``Π sin(π (x_i − lo_i)/(hi_i − lo_i))`` (one half-wave across the domain, whatever its size);
+    4 ≤ d ≤ 10: ``Σ cos(π x_i)``; d > 10: ``Σ_k x_{2k−1} x_{2k}`` (harmonic, as in the high-dimensional benchmarks).
     """
     if dim <= 3:
-        return (lambda x: torch.sin(math.pi * x).prod(dim=-1)), " · ".join(f"sin(πx{i + 1})" for i in range(dim))
+        if bounds is None or all(b == (0.0, 1.0) for b in bounds):
+            return (lambda x: torch.sin(math.pi * x).prod(dim=-1)), " · ".join(f"sin(πx{i + 1})" for i in range(dim))
+        lo = torch.tensor([b[0] for b in bounds], dtype=torch.float64)
+        width = torch.tensor([b[1] - b[0] for b in bounds], dtype=torch.float64)
+        return (lambda x: torch.sin(math.pi * (x - lo.to(x)) / width.to(x)).prod(dim=-1)), " · ".join(
+            f"sin(π(x{i + 1} {'−' if b[0] >= 0 else '+'} {abs(b[0]):g})/{b[1] - b[0]:g})" for i, b in enumerate(bounds))
     if dim <= 10:
         return (lambda x: torch.cos(math.pi * x).sum(dim=-1)), f"Σ_{{i=1..{dim}}} cos(πx_i)"
     pairs = dim // 2
@@ -61,7 +68,7 @@ def interior_residual(x: Tensor, jet: Jet, f: Tensor | None) -> Tensor:
 
 
 def poisson(
-    dim: int = 2,
+    dim: int | None = None,
     exact: Field | None = None,
     source: Field | None = None,
     boundary: Field | None = None,
@@ -69,38 +76,51 @@ def poisson(
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
     hard_bc: bool = False,
+    domain: str | Domain | None = None,
 ) -> Problem:
-    """``−Δu = f`` on ``[0, 1]^d`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces.
+    """``−Δu = f`` on ``[0, 1]^d`` (or ``domain``) with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the
+    ``neumann`` faces (boundary parts).
 
     Give ``exact`` to derive ``f``, ``g`` and ``h`` from it; or give ``source`` (and optionally ``boundary`` and
     ``flux``, default 0) for a problem without a known solution, where no error is reported. With neither, the
     default manufactured solution of ``default_exact`` is used.
 
     Args:
-        dim: spatial dimension (the default solution: Π sin πx_i up to 3, Σ cos πx_i up to 10, else Σ x_(2k−1) x_(2k)).
+        dim: spatial dimension, default 2 or the domain's (the default solution: Π sin πx_i up to 3, Σ cos πx_i up
+            to 10, else Σ x_(2k−1) x_(2k)).
         exact: the exact solution, a torch function of points ``x`` (shape ``(…, d)``).
         source: ``f``, when no exact solution is given.
         boundary: ``g`` (default 0), when no exact solution is given.
         sampler: interior points: uniform, sobol, lhs or grid (the number of points must be a d-th power).
-        neumann: faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1".
+        neumann: faces (boundary parts) with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1".
         flux: ``h`` on the Neumann faces (default 0), when no exact solution is given.
         hard_bc: impose the Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary term).
+        domain: box (the unit box, default), disk, lshape, annulus, plate-with-hole (2-d), a pdes.geometry.Domain,
+            or the path of a triangle or tetrahedron mesh file meshio reads.
     """
+    chosen = as_domain(domain, dim, "poisson", 2)
+    dim = chosen.dim
     if dim < 1:
         raise ValueError(f"poisson: dimension must be at least 1, got {dim}")
     if exact is not None and (source is not None or boundary is not None or flux is not None):
         raise ValueError("poisson: give either an exact solution (the data are derived from it) or source/boundary/flux "
                          "data, not both")
-    faces = parse_faces(neumann, dim)
+    faces = parse_faces(neumann, dim) if isinstance(chosen, Box) else neumann_parts(neumann, chosen, "poisson")
     formula = "user-defined"
     if exact is None and source is None:
-        exact, formula = default_exact(dim)
+        exact, formula = default_exact(dim, chosen.bounds)
     if exact is not None:
         minus_laplacian = laplacian_of(exact)
         source, boundary = (lambda x: -minus_laplacian(x)), exact
     points, recommended = recommendation(dim)
+    if not isinstance(chosen, Box):
+        return domain_problem(
+            "poisson", chosen, interior_residual, source, boundary or zero, exact,
+            f"−Δu = f on {describe(chosen)}, u = g on the boundary; u* = {formula}", points, recommended, sampler,
+            faces, flux, hard_bc,
+        )
     return dirichlet_problem(
-        "poisson", Box.unit(dim), interior_residual, source, boundary, exact,
+        "poisson", chosen, interior_residual, source, boundary, exact,
         f"−Δu = f on [0,1]^{dim}, u = g on the boundary; u* = {formula}", points, recommended, sampler=sampler,
         neumann=faces, flux=flux, hard_bc=hard_bc,
     )

@@ -1,34 +1,30 @@
 """A multilayer perceptron whose parameters are one flat vector θ.
 
 Layout of θ: for each layer ℓ = 1..L, the weight ``W_ℓ`` (out × in, row-major) followed by the bias ``b_ℓ`` (out).
-The network is ``u(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L`` with a scalar output and ``σ = tanh`` or ``σ = sin``
-(``ACTIVATIONS``). A sine network whose first layer is initialised with frequencies ``ω`` times the usual scale
-(``frequency``; SIREN, Sitzmann et al. 2020) starts from oscillating features: Helmholtz's ``sin(kx)`` solutions are
-reached from ``ω ≈ k``, where a tanh network's Gauss–Newton steps stay stuck at the zero field (results/pdes).
+The network is ``u(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L`` with a scalar output and ``σ`` an activation of
+``pinn_natmom.activations.TABLE`` (``tanh``, ``sin``, ``softplus``; ``ACTIVATIONS``). A sine network whose first layer
+is initialised with frequencies ``ω`` times the usual scale (``frequency``; SIREN, Sitzmann et al. 2020) starts from
+oscillating features: Helmholtz's ``sin(kx)`` solutions are reached from ``ω ≈ k``, where a tanh network's
+Gauss–Newton steps stay stuck at the zero field (results/pdes).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
 
-ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin}
+from .activations import TABLE, activation
+
+ACTIVATIONS = MappingProxyType({name: entry.function for name, entry in TABLE.items()})
+"""``σ`` by activation name (``pinn_natmom.activations.TABLE``)."""
+IN_PLACE = MappingProxyType({name: entry.in_place for name, entry in TABLE.items()})
+"""``σ`` written over its argument, by activation name (no autograd)."""
 INITS = ("auto", "uniform", "glorot")
 """Initial weight distributions (``MLP.init``); ``auto`` is ``glorot`` for sine networks, else ``uniform``."""
-
-
-def tanh_in_place(z: Tensor) -> Tensor:
-    """``tanh z = 1 − 2/(e^{2z} + 1)``, overwriting ``z`` (``±∞`` and large ``|z|`` give ``±1``).
-
-    Within a few units in the last place of ``torch.tanh``; on a CPU, where a float64 ``tanh`` costs about three
-    ``exp``, it takes about half the time."""
-    return z.mul_(2.0).exp_().add_(1.0).reciprocal_().mul_(-2.0).add_(1.0)
-
-
-IN_PLACE = {"tanh": tanh_in_place, "sin": torch.Tensor.sin_}
 
 
 @dataclass(frozen=True)
@@ -47,8 +43,7 @@ class MLP:
             raise ValueError(f"network input dimension must be at least 1, got {self.in_dim}")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden widths must be positive integers, got {list(self.hidden)}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        activation(self.activation)
         if not (math.isfinite(self.frequency) and self.frequency > 0):
             raise ValueError(f"frequency must be a finite number > 0, got {self.frequency}")
         if self.init_scheme not in INITS:
@@ -118,8 +113,7 @@ class MLP:
     def forward(self, theta: Tensor, x: Tensor, in_place: bool = False) -> Tensor:
         """``u_θ(x)`` for ``x`` of shape ``(…, in)``; with θ of shape ``(K, P)`` and x ``(N, in)`` the result is ``(K, N)``.
 
-        ``in_place`` (no autograd): each activation overwrites its layer's fresh output, ``tanh`` by
-        ``tanh_in_place``."""
+        ``in_place`` (no autograd): each activation overwrites its layer's fresh output (``IN_PLACE``)."""
         layers = self.unflatten(theta)
         sigma = IN_PLACE[self.activation] if in_place else ACTIVATIONS[self.activation]
         z = x

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import torch
 from torch import Tensor
 
-DERIVATIVES = ("value", "grad", "laplacian")
+DERIVATIVES = ("value", "grad", "laplacian", "hessian")
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,15 @@ class Jet:
     """Derivatives of a scalar field at points with batch shape ``B``.
 
     ``value``: ``B``; ``grad``: ``B × d`` (∂u/∂x_j, all coordinates); ``laplacian``: ``B``, the sum of
-    ∂²u/∂x_j² over the term's ``laplacian_dims`` (all coordinates unless the term says otherwise).
-    Parts a term did not ask for are ``None``.
+    ∂²u/∂x_j² over the term's ``laplacian_dims`` (all coordinates unless the term says otherwise); ``hessian``:
+    ``B × d × d``, all second derivatives ∂²u/∂x_i∂x_j (mixed ones included; symmetric), e.g. ``u_xy`` is
+    ``hessian[..., 0, 1]``. Parts a term did not ask for are ``None``.
     """
 
     value: Tensor
     grad: Tensor | None = None
     laplacian: Tensor | None = None
+    hessian: Tensor | None = None
 
 
 Residual = Callable[[Tensor, Jet, Tensor | None], Tensor]
@@ -70,8 +73,11 @@ class Term:
         data: pointwise data ``g(x)`` the residual reads (source term, boundary or initial values), evaluated once
             per point set rather than at every residual evaluation; ``None`` if the residual needs none.
         sampler: ``(n, generator) -> n × d`` points in the term's region, in float64 on the CPU.
-        needs: the parts of the ``Jet`` that ``residual`` reads (``value`` is always computed).
+        needs: the parts of the ``Jet`` that ``residual`` reads, from ``DERIVATIVES`` (``value`` is always computed).
+            Ask for ``laplacian`` when the operator is a Laplacian (its own, cheaper channel) and for ``hessian`` when
+            it reads mixed or differently weighted second derivatives.
         laplacian_dims: coordinates summed in ``jet.laplacian`` (``None``: all). Heat uses the spatial ones only.
+            ``jet.hessian`` always holds every coordinate.
         weight: ``w`` in the loss; ``None`` means ``1/N_term``.
         points: the number of points drawn for the term unless the run says otherwise (``n_points``).
     """
@@ -110,6 +116,10 @@ class Problem:
     stated); ``time_axis`` is the input coordinate that is time, if any (heat: the last one). ``output``: when set,
     the field is ``u(x) = a(x) + b(x) N(x)`` with ``(a, b) = output(x)`` and ``N`` the network (an exactly imposed
     Dirichlet condition, ``pdes.hard``); the terms' residuals already read ``u``.
+    ``mesh``: when set, ``mesh(resolution)`` returns a simplicial mesh of the spatial domain, ``(points, cells)`` as
+    NumPy arrays ``m × d_s`` (float) and ``k × (d_s + 1)`` (int; segments, triangles or tetrahedra), with about
+    ``resolution`` cells across its widest side, on which the output files are written; ``None``: the bounding
+    box's grid.
     ``recommended`` are the run options (fields of ``pinn_natmom.options.Options``, e.g. ``hidden``) that this
     problem's library recommends where the user sets none.
     """
@@ -124,6 +134,7 @@ class Problem:
     bounds: tuple[tuple[float, float], ...] | None = None
     time_axis: int | None = None
     output: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None
+    mesh: Callable[[int], tuple[Any, Any]] | None = None
 
     def field(self, network: Tensor, x: Tensor) -> Tensor:
         """``u(x)`` from the network's values ``N(x)`` (``network``; any leading batch shape)."""

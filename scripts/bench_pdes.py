@@ -2,14 +2,17 @@
 final rel_l2.
 
     python scripts/bench_pdes.py [--set defaults|anchor] [--out results/pdes] [--extra "--steps 200"] [--repeat 1]
+                                 [--seeds 0,1,2]
 
-Each run of the set (``SETS``: the default problems with their default settings, or the anchor configuration
-2→64→1 on 900 + 120 points drawn once, seeds 0–5) runs with ``--extra`` in a fresh process. The wall time includes
+Each run of the set (``SETS``: the default problems with their default settings, the anchor configuration
+2→64→1 on 900 + 120 points drawn once, seeds 0–5, the default problems on other domains, a triangle mesh of an
+annulus among them, or the worked examples of ``pdes.custom`` run from their problem files) runs with ``--extra`` in a fresh process. The wall time includes
 start-up (imports, sampling) and is measured around the process; the steps and training-clock times to 1e-5 and 1e-6
 come from its history. With ``--repeat N`` the whole set runs N times over, one command after the other, so that a
 drift of the machine's speed reaches every command alike; the times are then medians over the N runs, with the range
 of the training clock to each target beside them (a run repeats its trajectory exactly on the CPU, so the steps and
-errors are those of every run). Writes ``<set>.csv`` and ``<set>.md`` into ``--out``.
+errors are those of every run). ``--seeds`` runs every command of the set once per seed (``--seed S`` appended; the
+anchor set has its own seeds). Writes ``<set>.csv`` and ``<set>.md`` into ``--out``.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ from pinn_natmom.cli.reports import machine, markdown_table, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ["--pde", "poisson", "--optimizer", "engd", "--hidden", "64", "--n-interior", "900", "--n-boundary", "120"]
+LIMITED = lambda seconds, target: ["--time-limit", str(seconds), "--steps", "1000000", "--target-rel-l2", str(target)]
+"""Options of a run stopped by its time limit or once it reaches its target error."""
 SETS = {
     "defaults": (
         ("poisson 2d", ["--pde", "poisson"]),
@@ -36,8 +41,21 @@ SETS = {
         ("helmholtz 2d, k = 4π", ["--pde", "helmholtz"]),
     ),
     "anchor": tuple((f"poisson 2d anchor, seed {seed}", [*ANCHOR, "--seed", str(seed)]) for seed in range(6)),
+    "domains": (
+        ("poisson, L-shape", ["--pde", "poisson", "--domain", "lshape", *LIMITED(120, 1e-7)]),
+        ("poisson, disk", ["--pde", "poisson", "--domain", "disk", *LIMITED(120, 1e-7)]),
+        ("poisson, plate with a hole", ["--pde", "poisson", "--domain", "plate-with-hole", *LIMITED(120, 1e-7)]),
+        ("heat, disk", ["--pde", "heat", "--domain", "disk", *LIMITED(300, 1e-6)]),
+        ("helmholtz, disk, k = 5", ["--pde", "helmholtz", "--domain", "disk", "--k", "5", *LIMITED(300, 1e-6)]),
+        ("poisson, annulus mesh", ["--pde", "poisson", "--domain", "results/domains/annulus.msh", *LIMITED(300, 1e-6)]),
+    ),
+    "custom": tuple((name, ["--problem", f"results/custom/problems/{name}.py", "--time-limit", "120"])
+                    for name in ("nonlinear-poisson", "allen-cahn", "variable-coefficient", "anisotropic", "burgers")),
 }
-TARGETS = (1e-5, 1e-6)
+TITLES = {"defaults": "# Default problems on this machine", "anchor": "# The anchor configuration on this machine",
+          "domains": "# The default problems on other domains, on this machine",
+          "custom": "# The worked examples of pdes.custom, from their problem files, on this machine"}
+TARGETS = (1e-5, 1e-6, 1e-7)
 
 
 @dataclass(frozen=True)
@@ -100,23 +118,36 @@ def row_of(label: str, args: list[str], runs: list[Run]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=tuple(SETS), default="defaults", help="the default problems, or the anchor's seeds")
+    parser.add_argument("--set", choices=tuple(SETS), default="defaults",
+                        help="the default problems, the anchor's seeds, the problems on other domains, or pdes.custom's examples")
     parser.add_argument("--out", type=Path, default=Path("results/pdes"))
     parser.add_argument("--extra", default="", help="options added to every command, e.g. \"--steps 200\"")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times; report medians")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds, each command run once per seed")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
-    runs: dict[str, list[Run]] = {label: [] for label, _ in SETS[args.set]}
+    commands = SETS[args.set]
+    if args.seeds:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        commands = tuple((f"{label}, seed {s}", [*problem_args, "--seed", str(s)])
+                         for label, problem_args in commands for s in seeds)
+    runs: dict[str, list[Run]] = {label: [] for label, _ in commands}
+    args.out.mkdir(parents=True, exist_ok=True)
     for _ in range(args.repeat):
-        for label, problem_args in SETS[args.set]:
+        for label, problem_args in commands:
             runs[label].append(run(problem_args, args.extra.split()))
             print(label, f"{runs[label][-1].wall:.1f} s", flush=True)
-    rows = [row_of(label, problem_args, runs[label]) for label, problem_args in SETS[args.set]]
-    args.out.mkdir(parents=True, exist_ok=True)
+            write_tables(args, [row_of(label, problem_args, runs[label]) for label, problem_args in commands
+                                if runs[label]])
+
+
+def write_tables(args: argparse.Namespace, rows: list[dict]) -> None:
+    """``<set>.csv`` and ``<set>.md`` of the rows so far (rewritten after every run, so that an interrupted set keeps
+    what it measured)."""
     write_csv(args.out / f"{args.set}.csv", rows)
     lines = [
-        "# Default problems on this machine" if args.set == "defaults" else "# The anchor configuration on this machine",
+        TITLES[args.set],
         "",
         f"{machine()}, float64. `python {' '.join(sys.argv)}`: each "
         f"command below{' with ' + repr(args.extra) if args.extra else ''} in a fresh process"

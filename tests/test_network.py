@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from pinn_natmom.network import MLP, tanh_in_place
+from pinn_natmom.activations import tanh_in_place
+from pinn_natmom.network import MLP
 
 
 def test_parameter_count_and_layout():

@@ -3,7 +3,8 @@
 A *family* is a factory ``(**parameters) -> Problem``. Libraries register a mapping of them, by name, under the
 entry-point group ``GROUP`` (``pdes`` registers ``poisson``, ``heat`` and ``helmholtz``); the command line
 knows them only from there. A parameter with a plain type (``int``, ``float``, ``bool``, ``str``, optionally
-``None``; ``str | Sequence[str]`` counts as ``str``) becomes a setting ``--<name>``, with its help from the
+``None``; a union with one such kind, e.g. ``str | Sequence[str]`` or ``str | Domain``, counts as that kind: the
+command line gives it, the other members are for Python callers) becomes a setting ``--<name>``, with its help from the
 factory's docstring (its ``Args:`` section); parameters that take functions (an exact solution, a source term) are
 for Python only.
 """
@@ -14,7 +15,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -23,6 +24,8 @@ from ..problem import Problem
 from .errors import ConfigError
 
 GROUP = "pinn_natmom.families"
+CATALOGUES = "pinn_natmom.catalogues"
+"""The entry-point group of the texts ``--list`` shows after the families (``catalogues``)."""
 Family = Callable[..., Problem]
 KINDS = {int: "int", float: "float", bool: "bool", str: "str"}
 
@@ -52,6 +55,12 @@ def catalogue() -> dict[str, Family]:
     return dict(sorted(found.items()))
 
 
+def catalogues() -> dict[str, str]:
+    """The texts that installed libraries register under ``CATALOGUES`` (a name and a function returning the text),
+    for ``--list``: e.g. ``pdes`` lists its named domains with their measures."""
+    return {point.name: point.load()() for point in entry_points(group=CATALOGUES)}
+
+
 def kind_of(annotation: Any) -> str | None:
     """The setting kind of a parameter annotation, or ``None`` when the command line cannot give it."""
     if annotation in KINDS:
@@ -59,8 +68,7 @@ def kind_of(annotation: Any) -> str | None:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
         plain = [a for a in options if a in KINDS]
-        sequences = [a for a in options if typing.get_origin(a) in (Sequence, list, tuple)]
-        if len(plain) == 1 and len(plain) + len(sequences) == len(options):
+        if len(plain) == 1:
             return KINDS[plain[0]]
     return None
 

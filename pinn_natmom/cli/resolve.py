@@ -7,13 +7,23 @@ from typing import Any
 
 from ..options import Options
 from ..problem import Problem
-from . import families, settings
+from . import families, settings, userfile
+from .errors import ConfigError
 
 
 def problem_of(given: Mapping[str, Any]) -> Problem:
-    """The problem named by ``pde`` with the problem settings given."""
+    """The problem of the user's file (``problem_file``), else the one named by ``pde`` with the problem settings
+    given."""
     table = settings.table()
-    problem = {name: given.get(name) for name, s in table.items() if s.group == "problem" and name != "pde"}
+    own = {s.name for s in settings.USER_FILE}
+    problem = {name: given.get(name) for name, s in table.items()
+               if s.group == "problem" and name != "pde" and name not in own}
+    if given.get("problem_file") is not None:
+        clashing = sorted(name for name, value in problem.items() if value is not None)
+        if clashing:
+            raise ConfigError(f"--problem takes the whole problem from its file; "
+                              f"{', '.join('--' + n.replace('_', '-') for n in clashing)} cannot be given with it")
+        return userfile.load(given["problem_file"], given.get("problem_sha256"))
     return families.build(given["pde"], problem)
 
 
@@ -35,9 +45,13 @@ def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> di
     """The settings with every default spelt out (the family's parameter defaults, the problem's recommended network,
     solver and point counts), so that a saved configuration does not depend on defaults that may change."""
     out = dict(given)
-    for key, default in families.defaults(given["pde"]).items():
-        if out.get(key) is None:
-            out[key] = default
+    if given.get("problem_file") is not None:
+        out.update(pde=problem.name, problem_file=given["problem_file"].resolve(),
+                   problem_sha256=userfile.digest(given["problem_file"]))
+    else:
+        for key, default in families.defaults(given["pde"]).items():
+            if out.get(key) is None:
+                out[key] = default
     table = settings.table()
     out.update({name: getattr(options, name) for name, s in table.items() if s.group == "run"})
     out["init"] = options.network(1).resolved_init
@@ -48,7 +62,8 @@ def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> di
 def describe(given: Mapping[str, Any]) -> str:
     """The catalogue for ``--list``: every family's default problem, or, when the settings ``given`` on the command
     line name a family (``pde``), that family's problem with the problem settings given; each with its terms and
-    point counts and the run options it recommends."""
+    point counts and the run options it recommends; then the catalogues the libraries register (``pdes``: its named
+    domains)."""
     pde = given.get("pde")
     lines = []
     for name in list(families.catalogue()) if pde is None else [pde]:
@@ -60,6 +75,8 @@ def describe(given: Mapping[str, Any]) -> str:
                   f"    input dimension {problem.dim}; points {counts}",
                   f"    recommends: {recommended}",
                   f"    problem settings: {taken}"]
+    for name, text in families.catalogues().items():
+        lines += [f"{name}:", *("    " + line for line in text.splitlines())]
     return "\n".join(lines)
 
 

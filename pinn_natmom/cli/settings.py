@@ -56,6 +56,7 @@ class Setting:
     choices: tuple[str, ...] | None = None
     resumable: bool = False
     owners: tuple[str, ...] = ()
+    alias: str | None = None
 
     @property
     def flag(self) -> str:
@@ -82,6 +83,15 @@ OUTPUT = (
 )
 
 
+USER_FILE = (
+    Setting("problem_file", "path", None, "a Python file whose function problem() returns the problem to solve, "
+            "instead of --pde (command line only)", "problem", alias="--problem"),
+    Setting("problem_sha256", "str", None, "the SHA-256 of the problem file's text, which config.json records; a "
+            "resumed or reloaded run refuses a changed file", "problem"),
+)
+"""The settings of a problem taken from a user's file (``userfile``)."""
+
+
 def _run_settings() -> list[Setting]:
     """The fields of ``Options`` (point counts aside) as settings; the default shown is
     the one an unset option takes where the problem recommends none."""
@@ -105,7 +115,7 @@ def table() -> dict[str, Setting]:
     problem = problem_settings()
     families = sorted({owner for s in problem.values() for owner in s.owners})
     settings = [Setting("pde", "str", "poisson", f"problem family: {', '.join(families)} (--list describes them)",
-                        "problem")]
+                        "problem"), *USER_FILE]
     settings += [Setting(name, s.kind, None, s.help, "problem", owners=s.owners) for name, s in problem.items()]
     settings += _run_settings() + list(OUTPUT)
     by_name: dict[str, Setting] = {}
@@ -123,10 +133,11 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None
     settings = table()
     for s in (settings[name] for name in names):
         text = s.help if s.default is None else f"{s.help} (default {s.default})"
+        flags = (s.flag, *((s.alias,) if s.alias else ()))
         if s.kind == "bool":
-            parser.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            parser.add_argument(s.flag, type=types[s.kind], default=None, choices=s.choices, help=text)
+            parser.add_argument(*flags, type=types[s.kind], default=None, choices=s.choices, help=text)
 
 
 def _widths_argument(text: str) -> tuple[int, ...]:
@@ -269,7 +280,7 @@ def saved(settings: Mapping[str, Any]) -> dict[str, Any]:
     for s in table().values():
         if s.decides_run:
             value = settings.get(s.name)
-            out[s.name] = list(value) if isinstance(value, tuple) else value
+            out[s.name] = list(value) if isinstance(value, tuple) else str(value) if isinstance(value, Path) else value
     for term, count in (settings.get("n_points") or {}).items():
         out[f"n_{term}"] = count
     return out

@@ -148,10 +148,15 @@ def main(argv: list[str] | None = None) -> int:
             out, chosen, snapshot = resumed_run(args.resume, given, args.config, processes)
         else:
             from_file = settings.read(args.config) if args.config is not None else {}
+            if from_file.get("problem_file") is not None:
+                raise UsageError(f"{args.config} names a problem file; configuration files never execute code: give "
+                                 "--problem FILE on the command line")
             counts = {**from_file.get("n_points", {}), **given.get("n_points", {})}
             chosen = {**settings.defaults(), **from_file, **given, **({"n_points": counts} if counts else {})}
             out, snapshot = None, None
         problem, options = resolve.resolve(chosen)
+        if chosen.get("problem_file") is not None:
+            chosen = {**chosen, "pde": problem.name}
         options.resolved_device()
         group = distributed.from_environment(options.device)
     except (UsageError, ValueError) as error:

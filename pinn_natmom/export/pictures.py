@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .fields import picture_fields
-from .sections import Section
+from .sections import MeshSection, Section
 from .vtkfiles import section_mesh
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ TITLE_PIXELS = 40
 
 
 def field_picture(
-    section: Section, fields: Mapping[str, np.ndarray], path: Path, size: tuple[int, int], title: str
+    section: Section | MeshSection, fields: Mapping[str, np.ndarray], path: Path, size: tuple[int, int], title: str
 ) -> Path:
     """The prediction and the error (or residual) of ``fields`` (as from ``fields.evaluate_fields`` at the
     section's points) side by side, each with its colour bar, under ``title``."""
@@ -50,7 +50,7 @@ def field_picture(
 
 
 def snapshot_picture(
-    section: Section, snapshots: Sequence[tuple[float, Mapping[str, np.ndarray]]], path: Path, size: tuple[int, int],
+    section: Section | MeshSection, snapshots: Sequence[tuple[float, Mapping[str, np.ndarray]]], path: Path, size: tuple[int, int],
     title: str,
 ) -> Path:
     """A grid of panels: one column per ``(time, fields)`` snapshot, a row for the prediction and one for the error
@@ -85,7 +85,7 @@ def _plotter(rows: int, column_weights: list[float], size: tuple[int, int]) -> p
 
 
 def _draw(
-    plotter: pyvista.Plotter, section: Section, values: np.ndarray, cmap: str, limits: tuple[float, float] | None,
+    plotter: pyvista.Plotter, section: Section | MeshSection, values: np.ndarray, cmap: str, limits: tuple[float, float] | None,
     zoom: float,
 ) -> pyvista.Actor:
     """Draw ``values`` on the section in the active panel, with labelled axes, the camera fitted to the section and

@@ -17,7 +17,7 @@ from .fields import evaluate_fields
 from .lineplots import line_picture, line_snapshots
 from .options import RenderOptions
 from .pictures import field_picture, snapshot_picture
-from .sections import Section, section_for
+from .sections import MeshSection, Section, section_for
 from .vtkfiles import section_mesh, write_pvd, write_vtu
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def render_run(result: Result, out_dir: Path, options: RenderOptions | None = No
     return written
 
 
-def _title(result: Result, section: Section) -> str:
+def _title(result: Result, section: Section | MeshSection) -> str:
     """E.g. ``poisson (5-d), engd, 30 steps, rel_l2 1.23e-03, slice x1,x2 at x3=0.5, x4=0.5, x5=0.5``."""
     problem = result.problem
     spatial = problem.dim - (problem.time_axis is not None)

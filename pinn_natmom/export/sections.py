@@ -5,6 +5,9 @@ in a slice: the varying coordinates run over their full ranges and every other c
 default at the centre ``(lo + hi)/2`` of its range. Time is never a varying coordinate: a time-dependent problem is
 sampled on one section per output time (``Section.at_time``).
 
+A problem that gives a mesh of its spatial domain (``Problem.mesh``) is sampled on that mesh's nodes instead
+(``MeshSection``), unless a slice is asked for: nothing lies outside the domain.
+
 Slice specification (``--slice``): the varying coordinates, comma-separated, optionally followed by ``;`` and fixed
 values ``name=value``, comma-separated, e.g. ``"x1,x3"`` or ``"x1,x3;x2=0.25,x4=0.7"``. Coordinates neither varying
 nor given are fixed at their centre. Names are the problem's ``coordinate_names``.
@@ -19,6 +22,8 @@ from ..problem import Problem
 
 DEFAULT_POINTS_PER_AXIS = {1: 1000, 2: 200, 3: 64}
 """Grid points per varying coordinate when none is asked for: lines, surfaces, volumes (64³ ≈ 262 000 points)."""
+MESH_RESOLUTION = {1: 1000, 2: 200, 3: 32}
+"""Cells across the widest side of a domain's output mesh when no grid size is asked for."""
 DEFAULT_WORK = 10 * 200**2
 """Beyond 10 input coordinates the default grid is coarser, so that points × input dimension stays within this:
 evaluating the residual costs about the input dimension per point (e.g. 63 × 63 points for d = 100)."""
@@ -77,6 +82,58 @@ class Section:
         return replace(self, fixed=tuple((j, time if j == axis else v) for j, v in self.fixed))
 
 
+@dataclass(frozen=True)
+class MeshSection:
+    """The nodes ``nodes`` (``m × len(axes)``) and simplices ``cells`` of a mesh of the spatial domain spanned by the
+    coordinates ``axes``; every other coordinate ``j`` (time) fixed at ``fixed[j]``. The same interface as
+    ``Section`` where the output reads it."""
+
+    names: tuple[str, ...]
+    axes: tuple[int, ...]
+    nodes: np.ndarray
+    cells: np.ndarray
+    fixed: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def dim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return tuple(self.names[j] for j in self.axes)
+
+    @property
+    def num_points(self) -> int:
+        return int(self.nodes.shape[0])
+
+    def local_points(self) -> np.ndarray:
+        return self.nodes
+
+    def points(self) -> np.ndarray:
+        """``m × d`` input points: the nodes' coordinates, the fixed ones set."""
+        full = np.empty((self.num_points, len(self.names)))
+        for j, value in self.fixed:
+            full[:, j] = value
+        full[:, list(self.axes)] = self.nodes
+        return full
+
+    def at_time(self, axis: int, time: float) -> MeshSection:
+        """The same mesh with the (fixed) coordinate ``axis`` set to ``time``."""
+        return replace(self, fixed=tuple((j, time if j == axis else v) for j, v in self.fixed))
+
+
+def mesh_section(problem: Problem, resolution: int | None = None) -> MeshSection:
+    """The problem's own mesh of its spatial domain (``Problem.mesh``) at ``resolution`` (default
+    ``MESH_RESOLUTION``), time fixed at its start."""
+    spatial = tuple(j for j in range(problem.dim) if j != problem.time_axis)
+    if resolution is not None and resolution < 2:
+        raise ValueError(f"an output mesh needs a resolution of at least 2, got {resolution}")
+    nodes, cells = problem.mesh(resolution or MESH_RESOLUTION.get(len(spatial), 32))
+    fixed = () if problem.time_axis is None else ((problem.time_axis, problem.bounds[problem.time_axis][0]),)
+    return MeshSection(problem.coordinate_names, spatial, np.asarray(nodes, dtype=np.float64),
+                       np.asarray(cells, dtype=np.int64), fixed)
+
+
 def parse_slice(spec: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, float]]:
     """``"x1,x3;x2=0.25"`` → ``(("x1", "x3"), {"x2": 0.25})``; a ``ValueError`` naming the format otherwise."""
     form = 'a slice is given as "x1,x2" or "x1,x2;x3=0.25,x4=0.5"'
@@ -99,11 +156,15 @@ def parse_slice(spec: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], dic
     return varying, fixed
 
 
-def section_for(problem: Problem, slice_spec: str | None = None, points_per_axis: int | None = None) -> Section:
-    """The section of ``problem`` to sample: the whole box for ≤ 3 spatial coordinates, else the slice through the
-    centre along the first two; ``slice_spec`` (module docstring) chooses another. Time, if any, is fixed at its
-    start. ``points_per_axis`` defaults to ``DEFAULT_POINTS_PER_AXIS``, fewer beyond 10 input coordinates
+def section_for(problem: Problem, slice_spec: str | None = None,
+                points_per_axis: int | None = None) -> Section | MeshSection:
+    """The section of ``problem`` to sample: its own mesh where it gives one (``mesh_section``; ``points_per_axis``
+    is then the mesh's resolution), else the whole box for ≤ 3 spatial coordinates, else the slice through the
+    centre along the first two; ``slice_spec`` (module docstring) chooses a slice of the box. Time, if any, is fixed
+    at its start. ``points_per_axis`` defaults to ``DEFAULT_POINTS_PER_AXIS``, fewer beyond 10 input coordinates
     (``DEFAULT_WORK``)."""
+    if problem.mesh is not None and slice_spec is None:
+        return mesh_section(problem, points_per_axis)
     if problem.bounds is None:
         raise ValueError(f"problem {problem.name!r} does not state its domain bounds; it cannot be sampled on a grid")
     names = problem.coordinate_names

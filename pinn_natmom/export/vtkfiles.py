@@ -3,7 +3,8 @@
 Why ``.vtu`` (unstructured grid) rather than ``.vti`` (image data): ``.vtu`` is what our users ask for, and it is
 read by meshio as well as by VTK, ParaView and PyVista (meshio reads no ``.vti``), so a file opens in plain Python
 too. A section's points are stored with their coordinates and its cells are VTK lines, quads or hexahedra (1, 2 or
-3 varying coordinates), the coordinate ``axes[k]`` of the section being VTK's ``x``, ``y``, ``z`` in turn. The file
+3 varying coordinates), the coordinate ``axes[k]`` of the section being VTK's ``x``, ``y``, ``z`` in turn; a
+domain's own mesh (``MeshSection``) keeps its nodes and its segments, triangles or tetrahedra. The file
 is written by VTK's XML writer in binary, zlib-compressed; coordinates and fields are stored in float64, as computed,
 so that ``u − u_exact`` formed in ParaView shows the error of a run that reaches 1e-9, not float32 rounding.
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .sections import Section
+from .sections import MeshSection, Section
 
 if TYPE_CHECKING:
     import pyvista
@@ -29,18 +30,27 @@ if TYPE_CHECKING:
 Metadata = Mapping[str, str | float]
 
 
-def section_mesh(section: Section, fields: Mapping[str, np.ndarray], metadata: Metadata) -> pyvista.UnstructuredGrid:
-    """The section's grid with ``fields`` (each of length ``section.num_points``) as float64 point data, the fixed
-    coordinates and ``metadata`` as field data (module docstring)."""
+SIMPLEX_CELLS = {1: "LINE", 2: "TRIANGLE", 3: "TETRA"}
+"""The VTK cell type of a simplex of each dimension."""
+
+
+def section_mesh(section: Section | MeshSection, fields: Mapping[str, np.ndarray],
+                 metadata: Metadata) -> pyvista.UnstructuredGrid:
+    """The section's grid (or mesh) with ``fields`` (each of length ``section.num_points``) as float64 point data,
+    the fixed coordinates and ``metadata`` as field data (module docstring)."""
     import pyvista
 
     local = section.local_points()
     xyz = np.zeros((local.shape[0], 3), dtype=np.float64)
     xyz[:, : section.dim] = local
-    grid = pyvista.StructuredGrid()
-    grid.points = xyz
-    grid.dimensions = (*section.counts, *(1,) * (3 - section.dim))
-    mesh = grid.cast_to_unstructured_grid()
+    if isinstance(section, MeshSection):
+        cell_type = getattr(pyvista.CellType, SIMPLEX_CELLS[section.dim])
+        mesh = pyvista.UnstructuredGrid({cell_type: section.cells}, xyz)
+    else:
+        grid = pyvista.StructuredGrid()
+        grid.points = xyz
+        grid.dimensions = (*section.counts, *(1,) * (3 - section.dim))
+        mesh = grid.cast_to_unstructured_grid()
     for name, values in fields.items():
         mesh.point_data[name] = np.asarray(values, dtype=np.float64)
     entries: dict[str, str | float] = {**metadata, "axes": ",".join(section.axis_names)}

@@ -7,10 +7,11 @@ step ``Δθ`` the trust region compares the decrease the Gauss–Newton model pr
 .. math:: \\mathrm{pred} = \\tfrac12‖r‖² − \\tfrac12‖r + J Δθ‖², \\qquad \\mathrm{ared} = L(θ) − L(θ + Δθ), \\qquad
           ρ = \\mathrm{ared} / \\mathrm{pred},
 
-(Levenberg 1944, Marquardt 1963, Moré 1978), for the full Gauss–Newton step ``Δθ = −J⁺_λ r`` at this damping — not
-the step the optimizer took, which a line search may have shortened to where any model holds — and sets the next
-``ν``: divided by ``shrink`` where ``ρ ≥ good`` (the model holds over a full step: trust it further), multiplied by
-``grow`` where ``ρ < poor``, kept in between; never below ``floor`` nor above ``ceiling``. A step that lowers nothing is retried at
+(Levenberg 1944, Marquardt 1963, Moré 1978), for the step ``Δθ`` taken — after the line search, a fraction ``α`` of
+the direction — and sets the next ``ν``: multiplied by ``grow`` where ``ρ < poor`` or where the line search took
+less than ``short`` of the step (the model was trusted too far), divided by ``shrink`` where ``ρ ≥ good`` and
+``α ≥ long`` (the model held over most of a step: trust it further), kept otherwise; never below ``floor`` nor
+above ``ceiling``. A step the model predicted no decrease for that lowered the loss counts as ``ρ = +∞``. A step that lowers nothing is retried at
 once from the same ``θ`` with ``ν`` multiplied by :attr:`TrustRegion.reject`, up to ``retries`` times; the solver's
 decomposition of ``J`` is kept between the tries (``pinn_natmom.solvers.decompose``), so a retry costs a
 re-weighting of an SVD or eigendecomposition, or one Cholesky factorisation, and the evaluations of its step.

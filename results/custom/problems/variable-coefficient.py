@@ -1,0 +1,5 @@
+from pdes.examples import EXAMPLES
+
+
+def problem():
+    return EXAMPLES["variable-coefficient"]()
