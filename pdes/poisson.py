@@ -49,14 +49,14 @@ POINTS = {"interior": 900, "boundary": 120, "neumann": 120}
 
 def recommendation(dim: int) -> tuple[dict[str, int], dict[str, object]]:
     """The point counts and run options this family recommends in dimension ``dim``: from d = 4, a ``d→64→1``
-    network on 2,000 + 500 points redrawn every step, for 400 steps; from d = 3, 3,000 + 600 points (more points than
-    the 1,217 parameters of the default network); otherwise 900 + 120 points (700 + 100 in 2-d). The measurements
+    network on 2,000 + 500 points redrawn every step, for 400 steps; in 3-d, 3,000 + 600 points (more points than
+    the 1,217 parameters of the default network) for 150 steps; otherwise 900 + 120 points (700 + 100 in 2-d). The measurements
     behind them are in ``results/pdes/README.md``."""
     if dim >= HIGH_DIMENSION:
         return ({"interior": 2000, "boundary": 500, "neumann": 500},
                 {"hidden": (64,), "steps": 400, "resample_every": 1})
     if dim == 3:
-        return {"interior": 3000, "boundary": 600, "neumann": 600}, {}
+        return {"interior": 3000, "boundary": 600, "neumann": 600}, {"steps": 150}
     if dim == 2:
         return {"interior": 700, "boundary": 100, "neumann": 100}, {}
     return dict(POINTS), {}

@@ -3,7 +3,8 @@ checks and the library's defaults all come.
 
 Every field of ``Options`` carries its help text, its kind and, where it has them, its allowed values in the
 field's metadata (``OptionInfo``). A field left ``None`` is *unset*: ``Options.resolved`` fills it with the
-problem's recommendation (``pinn_natmom.problem.Problem.recommended``), else with the default the metadata gives.
+problem's recommendation (``pinn_natmom.problem.Problem.recommended``), else with the default the metadata gives;
+``steps`` left unset beside a time limit is unlimited, so that the time limit decides.
 So ``solve(problem, Options(steps=50))`` and ``solve(problem, steps=50)`` are the same run.
 """
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .problem import Problem
 from .solvers import SOLVER_NAMES
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
+UNLIMITED_STEPS = 10**9
+"""The steps of a run given a time limit and no number of steps: the time limit stops it."""
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -79,7 +82,8 @@ class Options:
                                       "spring)")
     jacobian: str | None = option("str", "forward", "forward Laplacian or torch.func reference", JACOBIAN_METHODS)
     cuda_graphs: bool | None = option("bool", True, "on CUDA, replay each step's network work from CUDA graphs")
-    steps: int | None = option("int", 60, "optimizer steps", resumable=True)
+    steps: int | None = option("int", 60, "optimizer steps (unset with a time limit: as many as the time allows)",
+                               resumable=True)
     time_limit: float | None = option("float", None, "stop after this many seconds of training", resumable=True)
     target_rel_l2: float | None = option("float", None, "stop once the relative L2 error reaches this", resumable=True)
     seed: int | None = option("int", 0, "seed of the initial network and the points")
@@ -126,6 +130,8 @@ class Options:
         values = {name: info.default for name, info in INFO.items()}
         values.update(problem.recommended)
         values.update(self.given())
+        if self.steps is None and self.time_limit is not None:
+            values["steps"] = UNLIMITED_STEPS
         values["hidden"] = tuple(values["hidden"])
         values["n_points"] = {t.name: (self.n_points or {}).get(t.name, t.points) for t in problem.terms}
         resolved = Options(**values)

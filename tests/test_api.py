@@ -69,3 +69,12 @@ def test_the_readme_stays_short_and_opens_with_its_two_commands():
     assert len(lines) <= 150
     commands = [line for line in lines[:6] if line.startswith("python3 -m venv")]
     assert commands[0].endswith("python scripts/solve.py --pde poisson") and commands[1].endswith("python -m pytest")
+
+
+def test_a_time_limit_without_steps_leaves_the_steps_to_it():
+    from pinn_natmom.options import UNLIMITED_STEPS
+
+    problem = pdes.poisson(dim=2)
+    assert pinn_natmom.Options(time_limit=5.0).resolved(problem).steps == UNLIMITED_STEPS
+    assert pinn_natmom.Options(time_limit=5.0, steps=7).resolved(problem).steps == 7
+    assert pinn_natmom.Options().resolved(problem).steps == 60
