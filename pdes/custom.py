@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from torch.func import grad, hessian, vmap
 
-from pinn_natmom.problem import Jet, Problem, Term
+from pinn_natmom.problem import Jet, Problem, Sampler, Term
 
 from .common import data_residual, zero
 from .geometry import Domain
@@ -147,7 +147,8 @@ def custom(
         """``ρ = operator(x, u) − f``."""
         return operator(x, FieldView(jet, spatial, timed)) - f
 
-    def where(sampler):
+    def where(sampler: Sampler) -> Sampler:
+        """``sampler``'s points, over ``[0, final_time]`` for a space-time problem."""
         return over_time(sampler, final_time) if timed else sampler
 
     dirichlet = tuple(part for part in chosen.parts if part not in faces)

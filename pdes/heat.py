@@ -15,7 +15,7 @@ from types import MappingProxyType
 import torch
 from torch import Tensor
 
-from pinn_natmom.problem import Jet, Problem, Term
+from pinn_natmom.problem import Jet, Problem, Residual, Term
 
 from .common import data_residual, zero
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
@@ -139,8 +139,8 @@ def heat(
     return hard_dirichlet(problem, box, spatial, boundary) if hard_bc else problem
 
 
-def on_domain(domain: Domain, final_time: float, diffusivity: float, interior_residual, source: Field | None,
-              boundary: Field, initial: Field, exact: Field | None, formula: str, sampler: str,
+def on_domain(domain: Domain, final_time: float, diffusivity: float, interior_residual: Residual,
+              source: Field | None, boundary: Field, initial: Field, exact: Field | None, formula: str, sampler: str,
               neumann: tuple[str, ...], flux: Field | None, hard_bc: bool) -> Problem:
     """The heat problem on ``domain × [0, final_time]`` for a domain other than a box (``pdes.ondomain``)."""
     dim = domain.dim

@@ -85,7 +85,7 @@ def normals(domain: Domain, x: Tensor, spatial: int) -> Tensor:
     return padded.reshape(x.shape)
 
 
-def neumann_term(domain: Domain, sampler, flux: Field | None, exact: Field | None, points: int,
+def neumann_term(domain: Domain, sampler: Sampler, flux: Field | None, exact: Field | None, points: int,
                  spatial: int | None = None) -> Term:
     """``ρ = ∇u · n − h`` on the points of ``sampler``, with ``h = flux`` (default 0), or ``∇u* · n`` for an exact
     solution; ``spatial``: the coordinates the domain spans (default all)."""
