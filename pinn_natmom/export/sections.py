@@ -31,8 +31,42 @@ MAX_POINTS = 2**24
 """The largest grid one section may hold (≈ 16.8 million points)."""
 
 
+class Sampled:
+    """What the output reads of a set of sample points: ``names`` (all the problem's coordinate names), the varying
+    coordinates ``axes``, the others ``fixed``, and the points in the varying coordinates (``local_points``)."""
+
+    names: tuple[str, ...]
+    axes: tuple[int, ...]
+    fixed: tuple[tuple[int, float], ...]
+
+    @property
+    def dim(self) -> int:
+        """The number of varying coordinates: 1 (line), 2 (surface) or 3 (volume)."""
+        return len(self.axes)
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return tuple(self.names[j] for j in self.axes)
+
+    def local_points(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def points(self) -> np.ndarray:
+        """``N × d`` input points of the problem: the varying coordinates from ``local_points``, the others fixed."""
+        local = self.local_points()
+        full = np.empty((local.shape[0], len(self.names)))
+        for j, value in self.fixed:
+            full[:, j] = value
+        full[:, list(self.axes)] = local
+        return full
+
+    def at_time(self, axis: int, time: float) -> Sampled:
+        """The same points with the (fixed) coordinate ``axis`` set to ``time``."""
+        return replace(self, fixed=tuple((j, time if j == axis else v) for j, v in self.fixed))
+
+
 @dataclass(frozen=True)
-class Section:
+class Section(Sampled):
     """A tensor grid: ``counts[k]`` equispaced values over ``ranges[k]`` for each varying coordinate ``axes[k]``,
     every other coordinate ``j`` fixed at ``fixed[j]``.
 
@@ -47,15 +81,6 @@ class Section:
     fixed: tuple[tuple[int, float], ...]
 
     @property
-    def dim(self) -> int:
-        """The number of varying coordinates: 1 (line), 2 (surface) or 3 (volume)."""
-        return len(self.axes)
-
-    @property
-    def axis_names(self) -> tuple[str, ...]:
-        return tuple(self.names[j] for j in self.axes)
-
-    @property
     def num_points(self) -> int:
         return int(np.prod(self.counts))
 
@@ -68,22 +93,10 @@ class Section:
         mesh = np.meshgrid(*self.axis_values(), indexing="ij")
         return np.stack([m.ravel(order="F") for m in mesh], axis=1)
 
-    def points(self) -> np.ndarray:
-        """``N × d`` input points of the problem: the varying coordinates from the grid, the others fixed."""
-        local = self.local_points()
-        full = np.empty((local.shape[0], len(self.names)))
-        for j, value in self.fixed:
-            full[:, j] = value
-        full[:, list(self.axes)] = local
-        return full
-
-    def at_time(self, axis: int, time: float) -> Section:
-        """The same grid with the (fixed) coordinate ``axis`` set to ``time``."""
-        return replace(self, fixed=tuple((j, time if j == axis else v) for j, v in self.fixed))
 
 
 @dataclass(frozen=True)
-class MeshSection:
+class MeshSection(Sampled):
     """The nodes ``nodes`` (``m × len(axes)``) and simplices ``cells`` of a mesh of the spatial domain spanned by the
     coordinates ``axes``; every other coordinate ``j`` (time) fixed at ``fixed[j]``. The same interface as
     ``Section`` where the output reads it."""
@@ -95,31 +108,11 @@ class MeshSection:
     fixed: tuple[tuple[int, float], ...] = ()
 
     @property
-    def dim(self) -> int:
-        return len(self.axes)
-
-    @property
-    def axis_names(self) -> tuple[str, ...]:
-        return tuple(self.names[j] for j in self.axes)
-
-    @property
     def num_points(self) -> int:
         return int(self.nodes.shape[0])
 
     def local_points(self) -> np.ndarray:
         return self.nodes
-
-    def points(self) -> np.ndarray:
-        """``m × d`` input points: the nodes' coordinates, the fixed ones set."""
-        full = np.empty((self.num_points, len(self.names)))
-        for j, value in self.fixed:
-            full[:, j] = value
-        full[:, list(self.axes)] = self.nodes
-        return full
-
-    def at_time(self, axis: int, time: float) -> MeshSection:
-        """The same mesh with the (fixed) coordinate ``axis`` set to ``time``."""
-        return replace(self, fixed=tuple((j, time if j == axis else v) for j, v in self.fixed))
 
 
 def mesh_section(problem: Problem, resolution: int | None = None) -> MeshSection:
