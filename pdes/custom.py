@@ -27,12 +27,12 @@ import torch
 from torch import Tensor
 from torch.func import grad, hessian, vmap
 
-from pinn_natmom.problem import Jet, Problem, Sampler, Term
+from pinn_natmom.problem import Jet, Problem
 
-from .common import data_residual, zero
+from .common import zero
 from .geometry import Domain
 from .manufactured import Field
-from .ondomain import as_domain, at_start, describe, neumann_parts, neumann_term, over_time
+from .ondomain import as_domain, describe, domain_problem, neumann_parts
 
 Operator = Callable[[Tensor, "FieldView"], Tensor]
 POINTS = {"interior": 1000, "boundary": 200, "neumann": 200, "initial": 200}
@@ -147,27 +147,7 @@ def custom(
         """``ρ = operator(x, u) − f``."""
         return operator(x, FieldView(jet, spatial, timed)) - f
 
-    def where(sampler: Sampler) -> Sampler:
-        """``sampler``'s points, over ``[0, final_time]`` for a space-time problem."""
-        return over_time(sampler, final_time) if timed else sampler
-
-    dirichlet = tuple(part for part in chosen.parts if part not in faces)
-    terms = [
-        Term("interior", residual, where(chosen.interior_sampler()), data=source, needs=needs,
-             laplacian_dims=tuple(range(spatial)) if timed else None, points=POINTS["interior"]),
-        Term("boundary", data_residual, where(chosen.boundary_sampler(dirichlet if faces else None)), data=boundary,
-             points=POINTS["boundary"]),
-    ]
-    if faces:
-        terms.append(neumann_term(chosen, where(chosen.boundary_sampler(faces)), None, exact, POINTS["neumann"],
-                                  spatial=spatial))
-    if timed:
-        terms.append(Term("initial", data_residual, at_start(chosen.interior_sampler()), data=boundary,
-                          points=POINTS["initial"]))
     over = f" × [0,{final_time:g}]" if timed else ""
-    return Problem(
-        name=label, dim=spatial + timed, terms=tuple(terms), domain_sampler=where(chosen.interior_sampler()),
-        exact=exact, description=f"{label}: operator(x, u) = f on {describe(chosen)}{over}",
-        bounds=(*chosen.bounds, *(((0.0, float(final_time)),) if timed else ())), time_axis=spatial if timed else None,
-        mesh=chosen.output_mesh if spatial <= 3 else None,
-    )
+    return domain_problem(label, chosen, residual, source, boundary, exact,
+                          f"{label}: operator(x, u) = f on {describe(chosen)}{over}", POINTS, {}, "uniform", faces,
+                          None, False, needs=needs, final_time=final_time, initial=boundary)

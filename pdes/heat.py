@@ -15,7 +15,7 @@ from types import MappingProxyType
 import torch
 from torch import Tensor
 
-from pinn_natmom.problem import Jet, Problem, Residual, Term
+from pinn_natmom.problem import Jet, Problem, Term
 
 from .common import data_residual, zero
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
@@ -23,8 +23,7 @@ from .geometry import Domain
 from .hard import hard_dirichlet
 from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
-from .ondomain import as_domain, at_start, describe, neumann_parts, over_time, with_distance_constraint
-from .ondomain import neumann_term as neumann_on_parts
+from .ondomain import as_domain, describe, domain_problem, neumann_parts
 
 DEFAULT_DIFFUSIVITY = 0.25
 RECOMMENDED = MappingProxyType({"steps": 200})
@@ -111,8 +110,12 @@ def heat(
         return jet.grad[..., dim] - diffusivity * jet.laplacian - f
 
     if not on_box:
-        return on_domain(chosen, float(final_time), diffusivity, interior_residual, source, boundary, initial, exact,
-                         formula, sampler, faces, flux, hard_bc)
+        return domain_problem(
+            "heat", chosen, interior_residual, source, boundary, exact,
+            f"∂_t u = {diffusivity:g} Δu + f on {describe(chosen)} × [0,{final_time:g}]; u* = {formula}", POINTS,
+            RECOMMENDED, sampler, faces, flux, hard_bc, needs=frozenset({"grad", "laplacian"}),
+            final_time=float(final_time), initial=initial,
+        )
     box = Box((0.0,) * dim + (0.0,), (1.0,) * dim + (float(final_time),))
     if exact is not None and faces:
         flux = normal_derivative_of(exact, box, faces)
@@ -137,32 +140,3 @@ def heat(
         time_axis=dim,
     )
     return hard_dirichlet(problem, box, spatial, boundary) if hard_bc else problem
-
-
-def on_domain(domain: Domain, final_time: float, diffusivity: float, interior_residual: Residual,
-              source: Field | None, boundary: Field, initial: Field, exact: Field | None, formula: str, sampler: str,
-              neumann: tuple[str, ...], flux: Field | None, hard_bc: bool) -> Problem:
-    """The heat problem on ``domain × [0, final_time]`` for a domain other than a box (``pdes.ondomain``)."""
-    dim = domain.dim
-    spatial = tuple(range(dim))
-    dirichlet = tuple(part for part in domain.parts if part not in neumann)
-    terms = [
-        Term("interior", interior_residual, over_time(domain.interior_sampler(sampler), final_time), data=source,
-             needs=frozenset({"grad", "laplacian"}), laplacian_dims=spatial, points=POINTS["interior"]),
-        Term("boundary", data_residual, over_time(domain.boundary_sampler(dirichlet if neumann else None), final_time),
-             data=boundary, points=POINTS["boundary"]),
-    ]
-    if neumann:
-        terms.append(neumann_on_parts(domain, over_time(domain.boundary_sampler(neumann), final_time), flux, exact,
-                                      POINTS["neumann"], spatial=dim))
-    terms.append(Term("initial", data_residual, at_start(domain.interior_sampler(sampler)), data=initial,
-                      points=POINTS["initial"]))
-    problem = Problem(
-        name="heat", dim=dim + 1, terms=tuple(terms),
-        domain_sampler=over_time(domain.interior_sampler("uniform"), final_time), exact=exact,
-        description=f"∂_t u = {diffusivity:g} Δu + f on {describe(domain)} × [0,{final_time:g}]; u* = {formula}"
-        + (f"; ∂u/∂n = h on {', '.join(neumann)}" if neumann else ""),
-        recommended=RECOMMENDED, bounds=(*domain.bounds, (0.0, final_time)), time_axis=dim,
-        mesh=domain.output_mesh if dim <= 3 else None,
-    )
-    return with_distance_constraint(problem, domain, boundary, spatial=dim) if hard_bc else problem

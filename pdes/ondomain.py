@@ -26,7 +26,7 @@ from torch import Tensor
 
 from pinn_natmom.problem import Jet, Problem, Residual, Sampler, Term
 
-from .common import data_residual
+from .common import data_residual, zero
 from .geometry import NAMED, Box, Domain, Mesh
 from .hard import lifted
 from .manufactured import Field, gradient_of
@@ -137,27 +137,42 @@ def domain_problem(
     neumann: tuple[str, ...],
     flux: Field | None,
     hard_bc: bool,
+    needs: frozenset[str] = frozenset({"laplacian"}),
+    final_time: float | None = None,
+    initial: Field | None = None,
 ) -> Problem:
-    """An interior residual (reading the Laplacian) on ``domain`` with data ``source``, ``u = boundary`` on every
-    part but the ``neumann`` ones and ``∂u/∂n = flux`` there (derived from ``exact`` when given)."""
+    """An interior residual reading ``needs`` on ``domain`` (or, with ``final_time``, on ``domain × [0,
+    final_time]`` with points ``(x…, t)``, the Laplacian spatial and ``u = initial`` at ``t = 0``) with data
+    ``source``, ``u = boundary`` on every part but the ``neumann`` ones and ``∂u/∂n = flux`` there (derived from
+    ``exact`` when given)."""
     if hard_bc and neumann:
         raise ValueError(f"{name}: the exact (hard) Dirichlet constraint needs Dirichlet data on every boundary part; "
                          "drop the Neumann parts or the hard constraint")
+    spatial, timed = domain.dim, final_time is not None
+
+    def where(sampler: Sampler) -> Sampler:
+        return over_time(sampler, final_time) if timed else sampler
+
     dirichlet = tuple(part for part in domain.parts if part not in neumann)
     terms = [
-        Term("interior", interior_residual, domain.interior_sampler(sampler), data=source,
-             needs=frozenset({"laplacian"}), points=points["interior"]),
-        Term("boundary", data_residual, domain.boundary_sampler(dirichlet if neumann else None), data=boundary,
+        Term("interior", interior_residual, where(domain.interior_sampler(sampler)), data=source, needs=needs,
+             laplacian_dims=tuple(range(spatial)) if timed else None, points=points["interior"]),
+        Term("boundary", data_residual, where(domain.boundary_sampler(dirichlet if neumann else None)), data=boundary,
              points=points["boundary"]),
     ]
     if neumann:
-        terms.append(neumann_term(domain, domain.boundary_sampler(neumann), flux, exact, points["neumann"]))
+        terms.append(neumann_term(domain, where(domain.boundary_sampler(neumann)), flux, exact, points["neumann"],
+                                  spatial=spatial))
+    if timed:
+        terms.append(Term("initial", data_residual, at_start(domain.interior_sampler(sampler)), data=initial or zero,
+                          points=points["initial"]))
     problem = Problem(
-        name=name, dim=domain.dim, terms=tuple(terms), domain_sampler=domain.interior_sampler("uniform"), exact=exact,
-        description=description + (f"; ∂u/∂n = h on {', '.join(neumann)}" if neumann else ""),
-        recommended=recommended, bounds=domain.bounds, mesh=domain.output_mesh if domain.dim <= 3 else None,
+        name=name, dim=spatial + timed, terms=tuple(terms), domain_sampler=where(domain.interior_sampler("uniform")),
+        exact=exact, description=description + (f"; ∂u/∂n = h on {', '.join(neumann)}" if neumann else ""),
+        recommended=recommended, bounds=(*domain.bounds, *(((0.0, float(final_time)),) if timed else ())),
+        time_axis=spatial if timed else None, mesh=domain.output_mesh if spatial <= 3 else None,
     )
-    return with_distance_constraint(problem, domain, boundary) if hard_bc else problem
+    return with_distance_constraint(problem, domain, boundary, spatial=spatial) if hard_bc else problem
 
 
 def over_time(sampler: Sampler, final_time: float) -> Sampler:
