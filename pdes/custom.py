@@ -106,13 +106,11 @@ def derivatives_read(operator: Operator, spatial: int, timed: bool) -> frozenset
 def exact_jet(exact: Field, x: Tensor, spatial: int) -> Jet:
     """The value, gradient, Laplacian (over the first ``spatial`` inputs) and Hessian of ``exact`` at points ``x``,
     by ``torch.func``."""
-    flat = x.reshape(-1, x.shape[-1])
+    flat, batch = x.reshape(-1, x.shape[-1]), x.shape[:-1]
     h = vmap(hessian(exact))(flat)
     laplacian = torch.diagonal(h, dim1=-2, dim2=-1)[:, :spatial].sum(dim=-1)
-    jet = Jet(exact(flat), vmap(grad(exact))(flat), laplacian, h)
-    batch = x.shape[:-1]
-    return Jet(jet.value.reshape(batch), jet.grad.reshape(*batch, -1), jet.laplacian.reshape(batch),
-               jet.hessian.reshape(*batch, *h.shape[-2:]))
+    return Jet(exact(flat).reshape(batch), vmap(grad(exact))(flat).reshape(*batch, -1), laplacian.reshape(batch),
+               h.reshape(*batch, *h.shape[-2:]))
 
 
 def custom(
