@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 import pyvista
 import torch
+from checks import (
+    assert_exact_solution_makes_every_residual_vanish,
+    assert_fast_jacobian_is_the_reference,
+    perturbed_setup,
+)
 
 import pdes
 from pdes.geometry import Ball
-from pdes.manufactured import gradient_of, laplacian_of
 from pinn_natmom import api
 from pinn_natmom.export import RenderOptions, render_run
 from pinn_natmom.export.fields import evaluate_fields
-from pinn_natmom.linearise import linearise
 from pinn_natmom.network import MLP
-from pinn_natmom.problem import Jet
 from pinn_natmom.train import sample_points
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,15 +46,7 @@ def mesh_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("name,options", CASES)
 def test_exact_solution_makes_every_residual_vanish_on_the_domain(name, options):
-    problem = pdes.make(name, **options)
-    generator = torch.Generator().manual_seed(3)
-    for term in problem.terms:
-        x = term.sampler(50, generator)
-        exact = problem.exact
-        jet = Jet(exact(x), gradient_of(exact)(x), laplacian_of(exact, term.laplacian_dims)(x))
-        data = term.collocate(x).data
-        rho = term.residual(x, jet, data)
-        assert float(rho.abs().max()) < 1e-10 * max(1.0, float(data.abs().max()))
+    assert_exact_solution_makes_every_residual_vanish(pdes.make(name, **options), n=50, seed=3)
 
 
 def test_points_lie_in_the_domain_and_on_their_parts():
@@ -72,13 +66,7 @@ def test_points_lie_in_the_domain_and_on_their_parts():
                                           ("poisson", dict(domain="lshape", neumann="edge2"))])
 def test_fast_jacobian_equals_the_reference_on_a_domain(name, options):
     problem = pdes.make(name, **options)
-    mlp = MLP.of(problem.dim, (7, 5))
-    generator = torch.Generator().manual_seed(1)
-    theta = mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator, dtype=torch.float64)
-    points = sample_points(problem, {t: 11 for t in problem.term_names}, generator, torch.float64, "cpu")
-    fast, ref = linearise(mlp, problem, theta, points, "forward"), linearise(mlp, problem, theta, points, "reference")
-    assert float((fast.jacobian - ref.jacobian).abs().max() / ref.jacobian.abs().max()) < 1e-10
-    torch.testing.assert_close(fast.residual, ref.residual, rtol=1e-11, atol=1e-12)
+    assert_fast_jacobian_is_the_reference(problem, *perturbed_setup(problem, points_per_term=11))
 
 
 def test_distance_constraint_holds_the_dirichlet_data_exactly():
