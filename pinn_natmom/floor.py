@@ -13,7 +13,6 @@ field between them) and the loss of every term (which term's residual is left).
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ import torch
 from torch import Tensor
 
 from .linearise import Linearised, Points, residual_vector
+from .problem import Problem
 from .train import Trainer, sample_points
 
 BAND_EDGES = (1.0, 1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14, 0.0)
@@ -84,22 +84,21 @@ class FloorReport:
     spectrum: Spectrum
 
 
-def term_losses(trainer: Trainer, theta: Tensor, points: Points) -> dict[str, float]:
-    """``½ w_t Σ ρ_t²`` of every term ``t`` of the trainer's problem at ``θ`` on ``points``."""
-    losses = {}
-    with torch.no_grad():
-        for term in trainer.problem.terms:
-            alone = dataclasses.replace(trainer.problem, terms=(term,))
-            r = residual_vector(trainer.network, alone, theta, points)
-            losses[term.name] = 0.5 * float(r @ r)
-    return losses
+def term_losses(problem: Problem, points: Points, residual: Tensor) -> dict[str, float]:
+    """``½ w_t Σ ρ_t²`` of every term ``t`` from the stacked weighted residual ``r`` on ``points`` (its rows in the
+    order of ``problem.terms``, ``pinn_natmom.linearise``)."""
+    parts = residual.split([len(points[term.name]) for term in problem.terms])
+    return {term.name: 0.5 * float(part @ part) for term, part in zip(problem.terms, parts, strict=True)}
 
 
 def floor_report(trainer: Trainer, theta: Tensor, fresh_seed: int = 1_000_003) -> FloorReport:
     """The ``FloorReport`` of ``θ`` on the trainer's current points; the fresh points are drawn in the same counts
     with a generator seeded ``fresh_seed``."""
+    problem = trainer.problem
     lin = trainer.compute.linearise(theta, trainer.points)
-    fresh = sample_points(trainer.problem, trainer.config.n_points, torch.Generator().manual_seed(fresh_seed),
-                          trainer.dtype, trainer.device)
-    return FloorReport(float(lin.loss), sum(term_losses(trainer, theta, fresh).values()),
-                       term_losses(trainer, theta, trainer.points), residual_spectrum(lin))
+    fresh = sample_points(problem, trainer.config.n_points, torch.Generator().manual_seed(fresh_seed), trainer.dtype,
+                          trainer.device)
+    with torch.no_grad():
+        fresh_residual = residual_vector(trainer.network, problem, theta, fresh)
+    return FloorReport(float(lin.loss), 0.5 * float(fresh_residual @ fresh_residual),
+                       term_losses(problem, trainer.points, lin.residual), residual_spectrum(lin))
