@@ -118,7 +118,7 @@ def test_natural_auto_steps_before_its_floor_bend_the_model_step_only():
 def test_natural_auto_bends_its_model_step_with_a_difference_a_tenth_of_the_last_step_size(monkeypatch):
     """With the line search the central difference of the bend is ``0.1 · 2^{−j}`` long (``j`` the exponent of the
     last step taken), so it measures the curvature at the scale of the steps being taken."""
-    from pinn_natmom.optim import momentum
+    from pinn_natmom.optim import auto
 
     lengths = []
 
@@ -126,7 +126,7 @@ def test_natural_auto_bends_its_model_step_with_a_difference_a_tenth_of_the_last
         lengths.append(h)
         return acceleration(model, theta, d, residual, apply, h)
 
-    monkeypatch.setattr(momentum, "acceleration", recorded)
+    monkeypatch.setattr(auto, "acceleration", recorded)
     model = quadratic(n=12, p=4, curvature=0.7, seed=4)
     theta = torch.randn(4, generator=torch.Generator().manual_seed(1))
     optimizer = optim.make("natural-auto", solver="dense", damping=1e-14)

@@ -9,7 +9,7 @@ from pinn_natmom.linearise import Linearised
 from pinn_natmom.linesearch import grid_search, step_grid
 from pinn_natmom.network import MLP
 from pinn_natmom.optim import ENGD
-from pinn_natmom.optim.momentum import optimal_coefficients
+from pinn_natmom.optim.auto import optimal_coefficients
 from pinn_natmom.train import FitConfig, fit
 
 

@@ -8,7 +8,7 @@ import pdes
 from pinn_natmom import api
 from pinn_natmom.compute import make_compute
 from pinn_natmom.network import MLP
-from pinn_natmom.optim.base import Regularisation, StepInfo
+from pinn_natmom.optim.contract import Regularisation, StepInfo
 from pinn_natmom.state import identical
 from pinn_natmom.train import HISTORY_COLUMNS, FitConfig, fit, sample_points
 

@@ -1,9 +1,10 @@
-"""Optimizers selectable by name (``OPTIMIZERS``), all with the update contract of ``base``.
+"""Optimizers selectable by name (``OPTIMIZERS``), all with the update contract of ``contract``.
 
 ``engd`` is the natural gradient, ``engd-geodesic`` the same along the geodesic path (``geodesic``);
-``natural-heavy-ball``, ``natural-heavy-ball-fd``, ``quasi-natural-heavy-ball``, ``natural-nesterov`` and
-``natural-auto`` add natural momentum (``momentum``); ``spring`` puts it inside the sample-space solve
-(``spring``); ``adam`` and ``lbfgs`` are first-order baselines (``first_order``).
+``natural-heavy-ball``, ``natural-heavy-ball-fd``, ``quasi-natural-heavy-ball`` and ``natural-nesterov`` add
+natural momentum (``momentum``), ``natural-auto`` (the default) combines it with the geodesic bend (``auto``);
+``spring`` puts it inside the sample-space solve (``spring``); ``adam`` and ``lbfgs`` are first-order baselines
+(``first_order``). The natural ones compose the rules of ``base``.
 ``WarmStart`` runs Adam for a number of steps before another optimizer.
 """
 from __future__ import annotations
@@ -16,11 +17,13 @@ from torch import Tensor
 
 from ..linearise import Linearised
 from ..residual_map import ResidualMap
-from .base import ROW_STATE, Natural, Regularisation, State, StepInfo
+from .auto import NaturalAuto
+from .base import Natural
+from .contract import ROW_STATE, Regularisation, State, StepInfo
 from .engd import ENGD
 from .first_order import LBFGS, Adam
 from .geodesic import GeodesicENGD
-from .momentum import NaturalAuto, NaturalHeavyBall, NaturalHeavyBallDifference, NaturalNesterov, QuasiNaturalHeavyBall
+from .momentum import NaturalHeavyBall, NaturalHeavyBallDifference, NaturalNesterov, QuasiNaturalHeavyBall
 from .spring import SPRING
 from .trust_region import TrustRegion
 

@@ -1,18 +1,24 @@
-"""What every optimizer shares: the update contract, the residual map it may query, and the natural-gradient step.
+"""The natural optimizers, as four small rules composed in ``Natural.update`` (the update contract: ``.contract``):
 
-An optimizer is a pure update ``update(state, θ, lin, residuals) -> (θ_new, state_new, info)``: ``lin`` holds ``r(θ)`` and
-``J(θ)`` on the current points (``None`` for optimizers that need no Jacobian), ``residuals`` (``ResidualMap``)
-evaluates the residual map on the same points, and ``state`` is a dict of tensors and plain numbers the training loop
-checkpoints.
+- **regularisation** (``.trust_region``): the damping ``λ = ν ‖J‖²_F`` of every solve, ``ν`` moved by a
+  Levenberg–Marquardt trust region, a step that lowers nothing retried with more damping;
+- **direction** (``Natural.inverse``): ``rhs ↦ J⁺_λ rhs`` by the configured solver, ``J`` factorised once per
+  ``θ`` and reused for every right-hand side and every damping;
+- **momentum** (``Natural.propose``): the candidate paths of this step (``.candidates``), from ``J⁺`` and what the
+  state remembers of the previous steps, and the restart where momentum is used; ``Natural.remember`` keeps what the
+  next step needs;
+- **step** (``Natural.step``): ``α`` along a path by the grid line search, or ``α = lr``; ``.candidates.search`` takes
+  the best candidate.
+
+A flavour overrides the rules it changes: the momentum flavours ``propose`` and ``remember`` (``.momentum``,
+``.auto``), the geodesic path its direction and ``propose`` (``.geodesic``).
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -21,42 +27,12 @@ from .. import solvers
 from ..linearise import Linearised
 from ..linesearch import grid_search, path
 from ..residual_map import ResidualMap
+from .candidates import Candidate, Restart, search
+from .contract import Found, Regularisation, State, StepInfo
 from .trust_region import TrustRegion, gram_trace, ratio
 
-State = dict[str, Any]
-ROW_STATE = frozenset({"residual", "velocity"})
-"""Optimizer state entries that hold one value per collocation row (a residual, a function-space velocity)."""
-
-@dataclass(frozen=True)
-class Regularisation:
-    """How a direction solve was regularised: the damping ``λ`` of ``(JᵀJ + λI)`` (absolute inside an update; the
-    trust region reports it relative to ``‖J‖²_F``) and the relative singular-value cut-off ``rcond`` of a truncated
-    solver; NaN where it does not apply."""
-
-    damping: float = math.nan
-    rcond: float = math.nan
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    """What one update did: the step size taken, the regularisation of its solve, the loss at the new θ (same
-    points), whether the momentum was dropped (restart), and the trust region's ratio ``ρ`` of actual to predicted
-    decrease (NaN without one)."""
-
-    step_size: float
-    regularisation: Regularisation
-    loss: Tensor
-    restarted: bool = False
-    ratio: float = math.nan
-
-
-@dataclass(frozen=True)
-class Found:
-    """A step size along a direction and the loss it gives; ``improved`` is False when no step lowered the loss."""
-
-    step_size: float
-    loss: Tensor
-    improved: bool
+Proposal = tuple[list[Candidate], Restart | None]
+"""What a momentum rule proposes: the candidate paths of a step and the restart, if any."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +54,7 @@ class Natural:
         cg_steps: conjugate-gradient steps of ``nystrom-pcg`` (``None``: its default).
         caution: a factor on ``ν`` for the retries of the training loop's divergence guard (``cautious``).
 
-    Every subclass's ``update`` is wrapped (``__init_subclass__``) in the trust region: it runs with the absolute
-    ``λ`` of this step in ``damping``, and the wrapper retries it with more damping where it lowered nothing.
+    ``update`` is the trust region around ``attempt``, one try of the step at the absolute ``λ`` in ``damping``.
     """
 
     damping: float = 1e-12
@@ -95,11 +70,6 @@ class Natural:
     caution: float = 1.0
 
     needs_jacobian: ClassVar[bool] = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "update" in cls.__dict__:
-            cls.update = with_trust_region(cls.__dict__["update"])
 
     def __post_init__(self) -> None:
         if not self.damping >= 0:
@@ -123,6 +93,59 @@ class Natural:
         rcond = self.rcond if self.rcond is not None else solvers.DEFAULT_RCOND.get(self.solver, max(solvers.DEFAULT_RCOND.values()))
         return dataclasses.replace(self, caution=100.0 * self.caution, rcond=min(10.0 * rcond, 1e-2),
                                    lr=self.lr if self.line_search else self.lr / 2)
+
+    def update(self, state: State, theta: Tensor, lin: Linearised,
+               residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        """The regularisation rule: ``attempt`` at ``λ = ν ‖J‖²_F`` with ``ν`` from the state (``"damping"``;
+        initially ``damping``), retried with more damping where it lowered nothing or its direction was not finite,
+        and the next ``ν`` stored after it (``.trust_region``). The regularisation reported is relative: ``ν`` as used
+        (above the one asked for where a solver raised it)."""
+        region = self.trust_region or TrustRegion(initial=self.damping, fixed=True)
+        scale = gram_trace(lin)
+        nu = state.get("damping", self.damping) * self.caution
+        for attempt in range(region.retries + 1):
+            trial = dataclasses.replace(self, damping=nu * scale)
+            last = region.fixed or attempt == region.retries
+            try:
+                new_theta, new_state, info = trial.attempt(state, theta, lin, residuals)
+            except solvers.NonFiniteError:
+                if last:
+                    raise
+                nu = region.retried(nu)
+                continue
+            decreased = float(info.loss) < float(lin.loss)
+            if decreased or last:
+                break
+            nu = region.retried(nu)
+        rho = ratio(lin, new_theta - theta, info.loss) if decreased else -math.inf
+        used = Regularisation(damping=info.regularisation.damping / scale, rcond=info.regularisation.rcond)
+        reported = dataclasses.replace(info, regularisation=used, ratio=rho)
+        fraction = info.step_size if self.line_search else 1.0
+        return new_theta, {**new_state, "damping": region.after(nu, rho, decreased, fraction)}, reported
+
+    def attempt(self, state: State, theta: Tensor, lin: Linearised,
+                residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        """One try of the step at the absolute damping ``damping``: the direction rule's ``J⁺``, the momentum rule's
+        candidates, the best of them searched, and what the next step needs remembered."""
+        apply, used = self.inverse(lin)
+        candidates, restart = self.propose(apply, state, theta, lin, residuals)
+        new_theta, searched, info = search(self, residuals, lin, state, theta, used, candidates, restart)
+        return new_theta, self.remember(searched, theta, new_theta, lin, residuals), info
+
+    def inverse(self, lin: Linearised) -> tuple[solvers.Apply, Regularisation]:
+        """The direction rule: ``(rhs ↦ J⁺_λ rhs, regularisation used)``; here ``pseudo_inverse`` by the configured
+        solver."""
+        return self.pseudo_inverse(lin)
+
+    def propose(self, apply: solvers.Apply, state: State, theta: Tensor, lin: Linearised,
+                residuals: ResidualMap) -> Proposal:
+        """The momentum rule; here none: the natural step ``θ_k − α J⁺ r_k``, no restart."""
+        return [Candidate(theta, solvers.check_finite(apply(lin.residual)))], None
+
+    def remember(self, state: State, theta: Tensor, new_theta: Tensor, lin: Linearised,
+                 residuals: ResidualMap) -> State:
+        """The state the next step starts from, given the state after the search; here that state."""
+        return state
 
     def init(self, theta: Tensor) -> State:
         """``grid_index``: the exponent of the last accepted grid step, where the next search starts looking."""
@@ -165,44 +188,6 @@ class Natural:
         found = grid_search(residuals.losses, origin, d, reference, self.exhaustive_search, state["grid_index"], acceleration)
         improved = found.index >= 0
         return Found(found.step_size, found.loss, improved), ({**state, "grid_index": found.index} if improved else state)
-
-
-Update = Callable[[Natural, State, Tensor, Linearised, ResidualMap], tuple[Tensor, State, StepInfo]]
-
-
-def with_trust_region(update: Update) -> Update:
-    """``update`` run at ``λ = ν ‖J‖²_F`` with ``ν`` from the state (``"damping"``; initially ``damping``), retried
-    with more damping where it lowered nothing or its direction was not finite, and the next ``ν`` stored after it
-    (``.trust_region``). The regularisation reported is relative: ``ν`` as used (above the one asked for where a solver
-    raised it)."""
-
-    @functools.wraps(update)
-    def controlled(self: Natural, state: State, theta: Tensor, lin: Linearised,
-                   residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
-        region = self.trust_region or TrustRegion(initial=self.damping, fixed=True)
-        scale = gram_trace(lin)
-        nu = state.get("damping", self.damping) * self.caution
-        for attempt in range(region.retries + 1):
-            trial = dataclasses.replace(self, damping=nu * scale)
-            last = region.fixed or attempt == region.retries
-            try:
-                new_theta, new_state, info = update(trial, state, theta, lin, residuals)
-            except solvers.NonFiniteError:
-                if last:
-                    raise
-                nu = region.retried(nu)
-                continue
-            decreased = float(info.loss) < float(lin.loss)
-            if decreased or last:
-                break
-            nu = region.retried(nu)
-        rho = ratio(lin, new_theta - theta, info.loss) if decreased else -math.inf
-        used = Regularisation(damping=info.regularisation.damping / scale, rcond=info.regularisation.rcond)
-        reported = dataclasses.replace(info, regularisation=used, ratio=rho)
-        fraction = info.step_size if self.line_search else 1.0
-        return new_theta, {**new_state, "damping": region.after(nu, rho, decreased, fraction)}, reported
-
-    return controlled
 
 
 def stack_columns(*vectors: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..linearise import Linearised
 from ..residual_map import ResidualMap
-from .base import Regularisation, State, StepInfo
+from .contract import Regularisation, State, StepInfo
 
 
 @dataclass(frozen=True)

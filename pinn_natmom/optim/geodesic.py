@@ -11,7 +11,7 @@ stops where the residual left lies along directions of ``J`` so flat that the st
 off the linearisation (the line search then finds no decrease); the bent path follows them
 (results/benchmark/README.md).
 
-``natural-auto`` bends its Gauss–Newton-model step the same way before its floor (``momentum``), with the
+``natural-auto`` bends its Gauss–Newton-model step the same way before its floor (``auto``), with the
 solver it steps with (truncated ones included) and ``h`` a tenth of its last step size: there the curvature that stops
 the straight steps is that of the steps the line search takes, which are far shorter than a full one.
 
@@ -27,9 +27,10 @@ from torch import Tensor
 
 from .. import solvers
 from ..linearise import Linearised
-from ..linesearch import path
 from ..residual_map import ResidualMap
-from .base import Natural, Regularisation, State, StepInfo
+from .base import Natural, Proposal
+from .candidates import Candidate
+from .contract import Regularisation, State
 
 DIFFERENCE_STEP = 0.1
 """``h`` of the central difference for ``r_vv``, in units of the step ``v`` (so ``h v`` is a tenth of a full step)."""
@@ -50,22 +51,20 @@ def damped_pseudo_inverse(optimizer: Natural, lin: Linearised) -> tuple[solvers.
     return optimizer.pseudo_inverse(lin, name, **({"refine": True} if "refine" in solvers.OPTIONS.get(name, ()) else {}))
 
 
-def geodesic_step(optimizer: Natural, state: State, theta: Tensor, lin: Linearised,
-                  residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
-    """One step along ``θ − α d + ½ α² a`` (``d = J⁺ r`` and ``a`` from ``damped_pseudo_inverse``), ``α`` by
-    ``optimizer``'s line search on the path; ``θ`` unchanged when no step lowers the loss."""
-    apply, used = damped_pseudo_inverse(optimizer, lin)
+def bent_natural_step(apply: solvers.Apply, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> list[Candidate]:
+    """The geodesic path ``θ − α d + ½ α² a`` with ``d = J⁺ r`` and ``a`` by ``apply`` (one candidate)."""
     d = solvers.check_finite(apply(lin.residual))
-    bend = acceleration(residuals, theta, d, lin.residual, apply)
-    found, state = optimizer.step(residuals, theta, d, lin.loss, state, bend)
-    if not found.improved:
-        return theta, state, StepInfo(0.0, used, lin.loss)
-    return path(theta, d, bend, found.step_size), state, StepInfo(found.step_size, used, found.loss)
+    return [Candidate(theta, d, acceleration(residuals, theta, d, lin.residual, apply))]
 
 
 @dataclass(frozen=True)
 class GeodesicENGD(Natural):
-    """ENGD along the geodesic path ``θ − α d + ½ α² a``, ``α`` by the line search on the path (no momentum)."""
+    """ENGD along the geodesic path ``θ − α d + ½ α² a``, ``α`` by the line search on the path (no momentum): the
+    direction rule ``damped_pseudo_inverse``, the path ``bent_natural_step``."""
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
-        return geodesic_step(self, state, theta, lin, residuals)
+    def inverse(self, lin: Linearised) -> tuple[solvers.Apply, Regularisation]:
+        return damped_pseudo_inverse(self, lin)
+
+    def propose(self, apply: solvers.Apply, state: State, theta: Tensor, lin: Linearised,
+                residuals: ResidualMap) -> Proposal:
+        return bent_natural_step(apply, theta, lin, residuals), None

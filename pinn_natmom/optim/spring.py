@@ -15,7 +15,8 @@ from torch import Tensor
 from .. import solvers
 from ..linearise import Linearised
 from ..residual_map import ResidualMap
-from .base import Natural, State, StepInfo, stack_columns
+from .base import Natural, stack_columns
+from .contract import State, StepInfo
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,9 @@ class SPRING(Natural):
         if not self.norm_cap > 0:
             raise ValueError(f"norm cap must be > 0, got {self.norm_cap}")
 
-    def update(self, state: State, theta: Tensor, lin: Linearised, residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+    def attempt(self, state: State, theta: Tensor, lin: Linearised,
+                residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        """Its own direction and step rules (the module docstring); the trust region of ``Natural.update`` around."""
         apply, used = self.pseudo_inverse(lin)
         previous = state.get("phi")
         if previous is None or self.momentum == 0:

@@ -1,0 +1,102 @@
+"""``natural-auto``, the default optimizer: natural momentum with the Gauss–Newton model and the geodesic bend,
+then the geodesic path at the floor.
+
+Before the floor, two candidates, each with its own line search, and the one with the lower loss is taken:
+
+- the model step ``θ_k − t m_k + ½ t² a_k`` with ``m_k = a d_k − b p_{k−1}``, where ``(a, b)`` minimise the
+  Gauss–Newton model ``‖r_k − J_k m_k‖²`` (a 2 × 2 least-squares problem from ``J d`` and ``J p``), bent by the
+  geodesic acceleration ``a_k = −J_k⁺ r_vv`` along ``v = −m_k`` (``geodesic.acceleration``, the central difference a
+  tenth of the last step size long, so that it measures the curvature at the scale of the steps the line search
+  takes); the first step is ``d_0`` bent;
+- the ``natural-nesterov`` step from the look-ahead ``θ_k + β J_k⁺(r_k − r_{k−1})`` (``β = momentum``; ``0`` leaves
+  the model step alone).
+
+A restart searches the straight ``d_k``. The model alone is degenerate where ``d_k`` is the exact Gauss–Newton step
+(``J d_k`` is then the projection of ``r_k``, so ``b = 0``): it sees only the linearisation, while the bend and the
+look-ahead's residual ``r(y_k)`` carry the curvature along the new and the previous step. The bend costs two residual
+evaluations and one more right-hand side; it lets the line search take the long steps that the straight model step
+bends off (results/benchmark/README.md).
+
+At the floor — once a step starts from a loss below ``FLOOR_LOSS_RATIO`` of the first one and keeps more than
+``CREEP_RATIO`` of it (the state's ``"geodesic"``) — every step is the geodesic path ``θ_k − α d̃_k + ½ α² a_k`` of
+``geodesic`` from the damped solve instead, which keeps descending where the truncated solves stall.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .. import solvers
+from ..linearise import Linearised
+from ..residual_map import ResidualMap
+from .base import Natural, Proposal, stack_columns
+from .candidates import Candidate, search
+from .contract import State, StepInfo
+from .geodesic import DIFFERENCE_STEP, acceleration, bent_natural_step, damped_pseudo_inverse
+from .momentum import previous_residual, remember_step
+
+FLOOR_LOSS_RATIO = 1e-10
+"""``natural-auto`` takes a run to be at its floor once a step starts from a loss below this fraction of the first
+step's loss and keeps more than ``CREEP_RATIO`` of it."""
+CREEP_RATIO = 0.99
+
+
+@dataclass(frozen=True)
+class NaturalAuto(Natural):
+    """The two stages of the module docstring; ``momentum`` is the Nesterov candidate's ``β``."""
+
+    momentum: float = 0.6
+
+    def attempt(self, state: State, theta: Tensor, lin: Linearised,
+                residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        if state.get("geodesic", False):
+            apply, used = damped_pseudo_inverse(self, lin)
+            candidates, restart = bent_natural_step(apply, theta, lin, residuals), None
+        else:
+            apply, used = self.pseudo_inverse(lin)
+            candidates, restart = self.propose(apply, state, theta, lin, residuals)
+        new_theta, searched, info = search(self, residuals, lin, state, theta, used, candidates, restart)
+        first = state.get("first_loss", float(lin.loss))
+        at_floor = float(lin.loss) < FLOOR_LOSS_RATIO * first and float(info.loss) > CREEP_RATIO * float(lin.loss)
+        remembered = remember_step(searched, theta, new_theta, lin, residuals)
+        return new_theta, {**remembered, "first_loss": first, "geodesic": state.get("geodesic", False) or at_floor}, info
+
+    def propose(self, apply: solvers.Apply, state: State, theta: Tensor, lin: Linearised,
+                residuals: ResidualMap) -> Proposal:
+        """The bent model step and the Nesterov step (the first step: ``d_0`` bent alone); the restart ``d_k``."""
+        if "step" not in state:
+            d = solvers.check_finite(apply(lin.residual))
+            return [Candidate(theta, d, self.bend(residuals, theta, d, lin, apply, state))], None
+        both = solvers.check_finite(apply(stack_columns(lin.residual, lin.residual - previous_residual(state, residuals))))
+        d = both[:, 0]
+        a, b = optimal_coefficients(lin, d, state["step"])
+        modelled = a * d - b * state["step"]
+        candidates = [Candidate(theta, modelled, self.bend(residuals, theta, modelled, lin, apply, state))]
+        if self.momentum > 0:
+            ahead = theta + self.momentum * both[:, 1]
+            candidates.append(Candidate(ahead, solvers.check_finite(apply(residuals.residual(ahead)))))
+        return candidates, lambda: Candidate(theta, d)
+
+    def bend(self, residuals: ResidualMap, theta: Tensor, d: Tensor, lin: Linearised, apply: solvers.Apply,
+             state: State) -> Tensor:
+        """The geodesic acceleration along ``−d``, its central difference ``DIFFERENCE_STEP`` times the last step
+        size long (``2^{−j}`` of the grid, the state's ``"grid_index"``, or ``lr`` without the line search)."""
+        last = 2.0 ** -state["grid_index"] if self.line_search else self.lr
+        return acceleration(residuals, theta, d, lin.residual, apply, DIFFERENCE_STEP * last)
+
+
+def optimal_coefficients(lin: Linearised, d: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
+    """``(a, b)`` minimising ``‖r − a J d + b J p‖²`` (least squares with the columns ``J d`` and ``−J p``), for ``J``
+    and ``r`` of ``lin``.
+
+    Solved through the 2 × 2 normal equations with a relative ridge of ``10⁻¹²`` (collinear columns, ``p = 0``), on the
+    device. ``(a, b) = (1, 0)`` is ENGD's unit step.
+    """
+    columns = stack_columns(lin.jacobian @ d, -(lin.jacobian @ p))
+    gram = lin.inner(columns, columns)
+    ridge = (1e-12 * gram.diagonal().sum()).clamp_min(torch.finfo(gram.dtype).tiny)
+    right = lin.inner(columns, lin.residual)
+    coefficients = torch.linalg.solve(gram + ridge * torch.eye(2, dtype=gram.dtype, device=gram.device), right)
+    return coefficients[0], coefficients[1]
