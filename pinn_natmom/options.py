@@ -125,8 +125,10 @@ class Options:
             raise ValueError(f"problem {problem.name!r} recommends unknown run options {unknown}")
         foreign = sorted(set(self.n_points or {}) - set(problem.term_names))
         if foreign:
+            exact_data = ("; its Dirichlet data are imposed exactly: build it without hard_bc (drop --hard-bc) to "
+                          "train a boundary term" if "boundary" in foreign and problem.output is not None else "")
             raise ValueError(f"{problem.name} has no {', '.join(foreign)} term; its terms are "
-                             f"{', '.join(problem.term_names)}")
+                             f"{', '.join(problem.term_names)}{exact_data}")
         values = {name: info.default for name, info in INFO.items()}
         values.update(problem.recommended)
         values.update(self.given())

@@ -2,7 +2,7 @@
 final rel_l2.
 
     python scripts/bench_pdes.py [--set defaults|anchor] [--out results/pdes] [--extra "--steps 200"] [--repeat 1]
-                                 [--seeds 0,1,2]
+                                 [--seeds 0,1,2] [--only "poisson 2d,heat"]
 
 Each run of the set (``SETS``: the default problems with their default settings, the anchor configuration
 2→64→1 on 900 + 120 points drawn once, seeds 0–5, the default problems on other domains, a triangle mesh of an
@@ -124,10 +124,20 @@ def main() -> None:
     parser.add_argument("--extra", default="", help="options added to every command, e.g. \"--steps 200\"")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times; report medians")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds, each command run once per seed")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated beginnings of the labels to run (e.g. \"poisson 2d,heat\"), default all")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     commands = SETS[args.set]
+    if args.only:
+        wanted = [start.strip() for start in args.only.split(",")]
+        unknown = [start for start in wanted if not any(label.startswith(start) for label, _ in commands)]
+        if unknown:
+            parser.error(f"--only: no label of the set {args.set!r} begins with {', '.join(map(repr, unknown))}; "
+                         f"the labels: {'; '.join(label for label, _ in commands)}")
+        commands = tuple((label, problem_args) for label, problem_args in commands
+                         if any(label.startswith(start) for start in wanted))
     if args.seeds:
         seeds = [int(s) for s in args.seeds.split(",")]
         commands = tuple((f"{label}, seed {s}", [*problem_args, "--seed", str(s)])

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import pdes
@@ -78,3 +79,11 @@ def test_a_time_limit_without_steps_leaves_the_steps_to_it():
     assert pinn_natmom.Options(time_limit=5.0).resolved(problem).steps == UNLIMITED_STEPS
     assert pinn_natmom.Options(time_limit=5.0, steps=7).resolved(problem).steps == 7
     assert pinn_natmom.Options().resolved(problem).steps == 60
+
+
+def test_a_point_count_for_a_term_the_problem_lacks_is_refused_naming_its_terms_and_the_exact_constraint():
+    with pytest.raises(ValueError, match=r"^poisson has no neumann term; its terms are interior, boundary$"):
+        pinn_natmom.setup(pdes.poisson(), n_points={"neumann": 10})
+    with pytest.raises(ValueError, match=r"no boundary term; its terms are interior; its Dirichlet data are imposed "
+                                         r"exactly: build it without hard_bc \(drop --hard-bc\)"):
+        pinn_natmom.setup(pdes.poisson(hard_bc=True), n_points={"boundary": 10})

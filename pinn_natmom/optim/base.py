@@ -103,9 +103,9 @@ class Natural:
         region = self.trust_region or TrustRegion(initial=self.damping, fixed=True)
         scale = gram_trace(lin)
         nu = state.get("damping", self.damping) * self.caution
-        for attempt in range(region.retries + 1):
+        for tried in range(region.retries + 1):
             trial = dataclasses.replace(self, damping=nu * scale)
-            last = region.fixed or attempt == region.retries
+            last = region.fixed or tried == region.retries
             try:
                 new_theta, new_state, info = trial.attempt(state, theta, lin, residuals)
             except solvers.NonFiniteError:
