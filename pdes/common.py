@@ -9,7 +9,7 @@ from torch import Tensor
 from pinn_natmom.problem import Problem, Residual, Term
 
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
-from .hard import hard_dirichlet
+from .hard import exact_by_default, hard_dirichlet
 from .manufactured import Field
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of
 
@@ -37,7 +37,7 @@ def dirichlet_problem(
     sampler: str = "uniform",
     neumann: tuple[int, ...] = (),
     flux: Field | None = None,
-    hard_bc: bool = False,
+    hard_bc: bool | None = None,
 ) -> Problem:
     """An interior residual (reading the Laplacian) with data ``source``, ``u = boundary`` (default 0) on every face
     but the ``neumann`` ones, and ``∂u/∂n = flux`` (default 0; derived from ``exact`` when given) on those.
@@ -45,7 +45,8 @@ def dirichlet_problem(
     ``points``: the point count of each term (``interior``, ``boundary``, ``neumann``); ``recommended``: the run
     options the family recommends (``pinn_natmom.problem.Problem.recommended``).
     ``sampler`` names the interior points' sampler (``pdes.domains.INTERIOR_SAMPLERS``); boundary points are uniform.
-    ``hard_bc``: the Dirichlet data imposed exactly by an output transform (``pdes.hard``; every face Dirichlet).
+    ``hard_bc``: the Dirichlet data imposed exactly by an output transform (``pdes.hard``; every face Dirichlet);
+    ``None``: exactly where ``pdes.hard.exact_by_default`` says so, else a boundary term.
     """
     if hard_bc and neumann:
         raise ValueError(f"{name}: the exact (hard) Dirichlet constraint needs Dirichlet data on every face; drop the "
@@ -74,4 +75,5 @@ def dirichlet_problem(
         bounds=box.bounds,
         **({} if recommended is None else {"recommended": recommended}),
     )
-    return hard_dirichlet(problem, box, range(box.dim), boundary or zero) if hard_bc else problem
+    exact_data = exact_by_default(hard_bc, neumann, box.dim)
+    return hard_dirichlet(problem, box, range(box.dim), boundary or zero) if exact_data else problem

@@ -20,7 +20,7 @@ from pinn_natmom.problem import Jet, Problem, Term
 from .common import data_residual, zero
 from .domains import Box, interior_sampler, uniform_boundary, uniform_interior
 from .geometry import Domain
-from .hard import hard_dirichlet
+from .hard import exact_by_default, hard_dirichlet
 from .manufactured import Field, gradient_of, laplacian_of
 from .neumann import dirichlet_faces, face_names, neumann_term, normal_derivative_of, parse_faces
 from .ondomain import as_domain, describe, domain_problem, neumann_parts
@@ -55,7 +55,7 @@ def heat(
     sampler: str = "uniform",
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
-    hard_bc: bool = False,
+    hard_bc: bool | None = None,
     domain: str | Domain | None = None,
 ) -> Problem:
     """``∂_t u = κ Δ_x u + f`` on ``[0, 1]^dim × [0, final_time]`` (or ``domain × [0, final_time]``).
@@ -76,7 +76,8 @@ def heat(
         neumann: spatial faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0".
         flux: ``h`` on the Neumann faces (default 0), when no exact solution is given.
         hard_bc: impose the spatial Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary
-            term; the initial condition stays a residual term).
+            term; the initial condition stays a residual term); default: exactly on the unit box with Dirichlet data
+            on every spatial face up to 3-d, else a boundary term.
         domain: the spatial domain: box (the unit box, default), disk, lshape, annulus, plate-with-hole (2-d), a
             pdes.geometry.Domain, or the path of a triangle or tetrahedron mesh file meshio reads.
     """
@@ -139,4 +140,4 @@ def heat(
         bounds=box.bounds,
         time_axis=dim,
     )
-    return hard_dirichlet(problem, box, spatial, boundary) if hard_bc else problem
+    return hard_dirichlet(problem, box, spatial, boundary) if exact_by_default(hard_bc, faces, dim) else problem

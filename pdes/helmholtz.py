@@ -67,7 +67,7 @@ def helmholtz(
     sampler: str = "uniform",
     neumann: str | Sequence[str] = "",
     flux: Field | None = None,
-    hard_bc: bool = False,
+    hard_bc: bool | None = None,
     domain: str | Domain | None = None,
 ) -> Problem:
     """``−Δu − k²u = f`` on ``[0, 1]^dim`` with ``u = g`` on the boundary, or ``∂u/∂n = h`` on the ``neumann`` faces
@@ -82,7 +82,8 @@ def helmholtz(
         sampler: interior points: uniform, sobol, lhs or grid (the number of points must be a d-th power).
         neumann: faces with Neumann data ∂u/∂n = h instead of Dirichlet data, e.g. "x1=0,x2=1".
         flux: ``h`` on the Neumann faces (default 0), when no exact solution is given.
-        hard_bc: impose the Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary term).
+        hard_bc: impose the Dirichlet data exactly by an output transform u = g̃ + φ·N (drops the boundary term);
+            default: exactly on the unit box with Dirichlet data on every face up to 3-d, else a boundary term.
         domain: box (the unit box, default), disk, lshape, annulus, plate-with-hole (2-d), a pdes.geometry.Domain,
             or the path of a triangle or tetrahedron mesh file meshio reads.
     """

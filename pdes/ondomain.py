@@ -13,7 +13,8 @@ here:
 - the error measured on points uniform in the domain, and the output written on ``domain.output_mesh``;
 - ``hard_bc``: ``u = g + φ N`` with ``φ = domain.adf`` (R-functions, Sukumar & Srivastava 2022) and ``g`` the
   Dirichlet data itself, evaluated inside the domain too (so ``g`` must be defined there: an exact solution, or
-  boundary data written as a field of ``x``).
+  boundary data written as a field of ``x``). Off unless asked for (``hard_bc=True``): where ``g`` is an exact
+  solution the constraint starts from the solution itself.
 """
 from __future__ import annotations
 
@@ -136,7 +137,7 @@ def domain_problem(
     sampler: str,
     neumann: tuple[str, ...],
     flux: Field | None,
-    hard_bc: bool,
+    hard_bc: bool | None,
     needs: frozenset[str] = frozenset({"laplacian"}),
     final_time: float | None = None,
     initial: Field | None = None,

@@ -125,7 +125,7 @@ class Options:
             raise ValueError(f"problem {problem.name!r} recommends unknown run options {unknown}")
         foreign = sorted(set(self.n_points or {}) - set(problem.term_names))
         if foreign:
-            exact_data = ("; its Dirichlet data are imposed exactly: build it without hard_bc (drop --hard-bc) to "
+            exact_data = ("; its Dirichlet data are imposed exactly: build it with hard_bc=False (--no-hard-bc) to "
                           "train a boundary term" if "boundary" in foreign and problem.output is not None else "")
             raise ValueError(f"{problem.name} has no {', '.join(foreign)} term; its terms are "
                              f"{', '.join(problem.term_names)}{exact_data}")

@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("results/jacobian"))
     args = parser.parse_args()
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(dim=2, hard_bc=False)
     rows = []
     for hidden, n_interior, n_boundary in CASES:
         runs = {method: pinn_natmom.setup(problem, hidden=hidden, n_points={"interior": n_interior, "boundary": n_boundary},

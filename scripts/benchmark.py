@@ -80,7 +80,7 @@ PROBLEMS = {
 
 def run(problem_name: str, optimizer: str, seed: int, scale: float, device: str) -> tuple[dict, list[dict]]:
     bench = PROBLEMS[problem_name]
-    problem = pdes.make(bench.pde, dim=bench.dim)
+    problem = pdes.make(bench.pde, dim=bench.dim, hard_bc=False)
     budget = bench.budget * scale
     result = api.solve(problem, optimizer=optimizer, seed=seed, steps=1_000_000, time_limit=budget, device=device,
                        **bench.options)

@@ -98,7 +98,7 @@ def profile_case(label: str, case: Case, ceilings: profiling.Ceilings, device, d
     floors; the whole step is the trainer's own (consecutive steps from the first point set)."""
     regulariser = {} if case.regulariser is None else (
         {"rcond": case.regulariser} if case.solver in solvers.TRUNCATED else {"damping": case.regulariser})
-    problem = pdes.poisson(dim=case.dim)
+    problem = pdes.poisson(dim=case.dim, hard_bc=False)
     trainer = pinn_natmom.setup(problem, hidden=case.hidden, n_points=case.counts, solver=case.solver,
                                 optimizer="engd", device=device.type, dtype=str(dtype).removeprefix("torch."),
                                 cuda_graphs=graphs, steps=10**9, **regulariser)
@@ -219,7 +219,7 @@ def write_trace(step, path: Path, device) -> None:
 
 
 def time_to_accuracy(label: str, run: Run, seconds: float, device, dtype) -> dict:
-    problem = pdes.make(run.pde, dim=run.dim)
+    problem = pdes.make(run.pde, dim=run.dim, hard_bc=False)
     result = pinn_natmom.solve(problem, device=device.type, dtype=str(dtype).removeprefix("torch."), time_limit=seconds, **run.options)
     history, options = result.history, result.options
     steps = int(history[-1]["step"])

@@ -17,14 +17,14 @@ SMALL = dict(hidden=(8,), n_points={"interior": 60, "boundary": 20}, n_eval=200,
 
 
 def test_the_public_verbs_are_at_the_package_top():
-    result = pinn_natmom.solve(pdes.poisson(dim=2), steps=3, **SMALL)
+    result = pinn_natmom.solve(pdes.poisson(hard_bc=False, dim=2), steps=3, **SMALL)
     assert isinstance(result, pinn_natmom.Result) and isinstance(result.options, pinn_natmom.Options)
     assert result.metrics["steps"] == 3 and len(result.history) == 4
     assert result(torch.rand(4, 2, dtype=torch.float64)).shape == (4,)
 
 
 def test_stepping_by_hand_follows_the_same_trajectory_as_solve():
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     whole = pinn_natmom.solve(problem, steps=4, optimizer="natural-auto", **SMALL)
     trainer = pinn_natmom.setup(problem, steps=4, optimizer="natural-auto", **SMALL)
     lin = trainer.linearise()
@@ -75,7 +75,7 @@ def test_the_readme_stays_short_and_opens_with_its_two_commands():
 def test_a_time_limit_without_steps_leaves_the_steps_to_it():
     from pinn_natmom.options import UNLIMITED_STEPS
 
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     assert pinn_natmom.Options(time_limit=5.0).resolved(problem).steps == UNLIMITED_STEPS
     assert pinn_natmom.Options(time_limit=5.0, steps=7).resolved(problem).steps == 7
     assert pinn_natmom.Options().resolved(problem).steps == 60
@@ -83,7 +83,7 @@ def test_a_time_limit_without_steps_leaves_the_steps_to_it():
 
 def test_a_point_count_for_a_term_the_problem_lacks_is_refused_naming_its_terms_and_the_exact_constraint():
     with pytest.raises(ValueError, match=r"^poisson has no neumann term; its terms are interior, boundary$"):
-        pinn_natmom.setup(pdes.poisson(), n_points={"neumann": 10})
+        pinn_natmom.setup(pdes.poisson(hard_bc=False), n_points={"neumann": 10})
     with pytest.raises(ValueError, match=r"no boundary term; its terms are interior; its Dirichlet data are imposed "
-                                         r"exactly: build it without hard_bc \(drop --hard-bc\)"):
+                                         r"exactly: build it with hard_bc=False \(--no-hard-bc\)"):
         pinn_natmom.setup(pdes.poisson(hard_bc=True), n_points={"boundary": 10})

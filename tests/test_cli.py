@@ -37,6 +37,19 @@ def test_solve_writes_a_complete_run_folder(tmp_path):
     assert all((out / name).is_file() for name in ("field.vtu", "field.png", "curves.png"))
 
 
+
+@pytest.mark.parametrize(("extra", "exact"), [((), True), (("--n-boundary", "20"), False), (("--no-hard-bc",), False)])
+def test_dirichlet_data_are_exact_unless_boundary_points_or_no_hard_bc_ask_for_a_boundary_term(tmp_path, extra, exact):
+    """The default on the unit box imposes the data exactly; a boundary point count keeps the boundary term; the run
+    folder records which, so that a resumed or repeated run does not depend on the default."""
+    out = tmp_path / "run"
+    done = run("--pde", "poisson", "--steps", "1", "--hidden", "4", "--n-interior", "30", "--n-eval", "50", *extra,
+               "--no-plots", "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["hard_bc"] is exact and ("n_boundary" in config) is not exact and config["n_interior"] == 30
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

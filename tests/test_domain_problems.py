@@ -46,11 +46,11 @@ def mesh_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("name,options", CASES)
 def test_exact_solution_makes_every_residual_vanish_on_the_domain(name, options):
-    assert_exact_solution_makes_every_residual_vanish(pdes.make(name, **options), n=50, seed=3)
+    assert_exact_solution_makes_every_residual_vanish(pdes.make(name, **{"hard_bc": False, **options}), n=50, seed=3)
 
 
 def test_points_lie_in_the_domain_and_on_their_parts():
-    problem = pdes.poisson(domain="lshape", neumann="edge0")
+    problem = pdes.poisson(hard_bc=False, domain="lshape", neumann="edge0")
     lshape = pdes.geometry.named("lshape")
     points = sample_points(problem, {"interior": 300, "boundary": 200, "neumann": 100}, torch.Generator().manual_seed(0),
                            torch.float64, "cpu")
@@ -65,7 +65,7 @@ def test_points_lie_in_the_domain_and_on_their_parts():
 @pytest.mark.parametrize("name,options", [("poisson", dict(domain="plate-with-hole")), ("heat", dict(domain="disk")),
                                           ("poisson", dict(domain="lshape", neumann="edge2"))])
 def test_fast_jacobian_equals_the_reference_on_a_domain(name, options):
-    problem = pdes.make(name, **options)
+    problem = pdes.make(name, **{"hard_bc": False, **options})
     assert_fast_jacobian_is_the_reference(problem, *perturbed_setup(problem, points_per_term=11))
 
 
@@ -80,13 +80,13 @@ def test_distance_constraint_holds_the_dirichlet_data_exactly():
 
 
 def test_poisson_on_the_lshape_trains():
-    result = api.solve(pdes.poisson(domain="lshape"), steps=40, device="cpu", n_points={"interior": 500, "boundary": 100})
+    result = api.solve(pdes.poisson(hard_bc=False, domain="lshape"), steps=40, device="cpu", n_points={"interior": 500, "boundary": 100})
     assert result.metrics["rel_l2"] < 1e-7
 
 
 def test_field_is_written_on_the_users_mesh(tmp_path):
     path = mesh_file(tmp_path)
-    problem = pdes.poisson(domain=str(path))
+    problem = pdes.poisson(hard_bc=False, domain=str(path))
     result = api.solve(problem, hidden=(8,), steps=3, device="cpu", n_points={"interior": 200, "boundary": 60})
     render_run(result, tmp_path / "run", RenderOptions(plots=False))
     given, written = meshio.read(path), meshio.read(tmp_path / "run" / "field.vtu")
@@ -98,7 +98,7 @@ def test_field_is_written_on_the_users_mesh(tmp_path):
 
 
 def test_heat_on_a_disk_writes_frames_on_the_disk(tmp_path):
-    result = api.solve(pdes.heat(domain="disk"), hidden=(6,), steps=1, device="cpu",
+    result = api.solve(pdes.heat(hard_bc=False, domain="disk"), hidden=(6,), steps=1, device="cpu",
                        n_points={"interior": 50, "boundary": 20, "initial": 20})
     render_run(result, tmp_path, RenderOptions(plots=False, frames=3, grid=8))
     frame = meshio.read(tmp_path / "frames" / "field_002.vtu")

@@ -60,13 +60,13 @@ def model_fields(result: api.Result, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def test_problems_state_their_bounds_and_coordinate_names():
-    heat = pdes.make("heat", dim=2, final_time=0.5)
+    heat = pdes.make("heat", hard_bc=False, dim=2, final_time=0.5)
     assert heat.bounds == ((0.0, 1.0), (0.0, 1.0), (0.0, 0.5)) and heat.time_axis == 2
     assert heat.coordinate_names == ("x1", "x2", "t")
-    poisson = pdes.make("poisson", dim=5)
+    poisson = pdes.make("poisson", hard_bc=False, dim=5)
     assert poisson.bounds == ((0.0, 1.0),) * 5 and poisson.time_axis is None
     assert poisson.coordinate_names == ("x1", "x2", "x3", "x4", "x5")
-    assert pdes.make("helmholtz", dim=3).bounds == ((0.0, 1.0),) * 3
+    assert pdes.make("helmholtz", hard_bc=False, dim=3).bounds == ((0.0, 1.0),) * 3
     with pytest.raises(ValueError, match="bounds must be 2 pairs"):
         dataclasses.replace(poisson, dim=2, bounds=((0.0, 1.0),), terms=())
     with pytest.raises(ValueError, match="time axis must be within 0…4, got 5"):
@@ -74,7 +74,7 @@ def test_problems_state_their_bounds_and_coordinate_names():
 
 
 def test_vtu_holds_every_field_at_the_grid_points(tmp_path):
-    result = untrained(pdes.make("poisson", dim=2))
+    result = untrained(pdes.make("poisson", hard_bc=False, dim=2))
     written = render_run(result, tmp_path, RenderOptions(grid=21, plots=False))
     assert written == [tmp_path / "field.vtu"]
     mesh = meshio.read(tmp_path / "field.vtu")
@@ -96,7 +96,7 @@ def test_vtu_holds_every_field_at_the_grid_points(tmp_path):
 
 @pytest.mark.parametrize("dim,cell,points,cells", [(1, "line", 9, 8), (3, "hexahedron", 729, 512)])
 def test_lines_and_volumes(dim, cell, points, cells, tmp_path):
-    result = untrained(pdes.make("poisson", dim=dim))
+    result = untrained(pdes.make("poisson", hard_bc=False, dim=dim))
     render_run(result, tmp_path, RenderOptions(grid=9, plots=False))
     mesh = meshio.read(tmp_path / "field.vtu")
     assert [(c.type, len(c.data)) for c in mesh.cells] == [(cell, cells)] and mesh.points.shape == (points, 3)
@@ -106,7 +106,7 @@ def test_lines_and_volumes(dim, cell, points, cells, tmp_path):
 
 
 def test_five_dimensional_problem_writes_the_requested_slice(tmp_path):
-    result = untrained(pdes.make("poisson", dim=5))
+    result = untrained(pdes.make("poisson", hard_bc=False, dim=5))
     render_run(result, tmp_path, RenderOptions(grid=11, slice="x1,x3;x2=0.25", plots=False))
     mesh = meshio.read(tmp_path / "field.vtu")
     metadata = read_metadata(mesh.field_data)
@@ -121,17 +121,17 @@ def test_five_dimensional_problem_writes_the_requested_slice(tmp_path):
 
 
 def test_default_section_of_a_high_dimensional_problem_is_the_centre_slice():
-    section = section_for(pdes.make("poisson", dim=7))
+    section = section_for(pdes.make("poisson", hard_bc=False, dim=7))
     assert section.axis_names == ("x1", "x2") and section.counts == (200, 200)
     assert section.fixed == tuple((j, 0.5) for j in range(2, 7))
-    volume = section_for(pdes.make("heat", dim=3))
+    volume = section_for(pdes.make("heat", hard_bc=False, dim=3))
     assert volume.axes == (0, 1, 2) and volume.counts == (64, 64, 64) and volume.fixed == ((3, 0.0),)
-    assert section_for(pdes.make("poisson", dim=100)).counts == (63, 63)  # 63² · 100 ≤ 10 · 200²
-    assert section_for(pdes.make("poisson", dim=100), points_per_axis=150).counts == (150, 150)
+    assert section_for(pdes.make("poisson", hard_bc=False, dim=100)).counts == (63, 63)  # 63² · 100 ≤ 10 · 200²
+    assert section_for(pdes.make("poisson", hard_bc=False, dim=100), points_per_axis=150).counts == (150, 150)
 
 
 def test_heat_writes_a_pvd_time_series(tmp_path):
-    result = untrained(pdes.make("heat", dim=1, final_time=2.0))
+    result = untrained(pdes.make("heat", hard_bc=False, dim=1, final_time=2.0))
     written = render_run(result, tmp_path, RenderOptions(grid=11, frames=5, plots=False))
     pvd = tmp_path / "field.pvd"
     assert written[-1] == pvd and len(written) == 6
@@ -175,7 +175,7 @@ def pixels(path: Path) -> np.ndarray:
     ],
 )
 def test_pictures_have_the_requested_size_and_show_something(name, options, drawn, tmp_path):
-    result = untrained(pdes.make(name, **options))
+    result = untrained(pdes.make(name, **{"hard_bc": False, **options}))
     written = render_run(result, tmp_path, RenderOptions(grid=12, frames=3, image_size=(640, 360)))
     for picture in ("field.png", "curves.png"):
         assert tmp_path / picture in written
@@ -198,7 +198,7 @@ def test_pictures_have_the_requested_size_and_show_something(name, options, draw
 )
 def test_bad_slices_are_refused_with_the_reason(problem, spec, message):
     with pytest.raises(ValueError) as error:
-        section_for(pdes.make(problem[0], dim=problem[1]), spec)
+        section_for(pdes.make(problem[0], hard_bc=False, dim=problem[1]), spec)
     assert message in str(error.value)
 
 
@@ -229,7 +229,7 @@ def test_plot_script_renders_a_saved_run(saved_run, tmp_path):
     mesh = meshio.read(tmp_path / "field.vtu")
     assert mesh.points.shape == (225, 3) and pixels(tmp_path / "field.png").shape == (700, 1600, 3)
     assert pixels(tmp_path / "curves.png").shape == (700, 1600, 3)
-    result = untrained(pdes.make("poisson", dim=2), hidden=(8,))
+    result = untrained(pdes.make("poisson", hard_bc=False, dim=2), hidden=(8,))
     result.theta = torch.load(saved_run / "checkpoint.pt", weights_only=True)["theta"]
     assert_float64_equal(mesh.point_data["u"], result(torch.as_tensor(mesh.points[:, :2].astype(np.float64))).numpy())
 

@@ -57,7 +57,7 @@ def test_a_zero_residual_and_a_block_of_rows_are_refused() -> None:
 
 
 def test_the_floor_report_of_a_trained_poisson_run_adds_up() -> None:
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     options = {"seed": 0, "steps": 8, "hidden": (8,), "n_points": {"interior": 60, "boundary": 20}, "n_eval": 200}
     result = pinn_natmom.solve(problem, **options)
     trainer = pinn_natmom.setup(problem, **options)

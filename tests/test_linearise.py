@@ -8,7 +8,7 @@ from pinn_natmom.train import sample_points
 
 
 def setup(hidden=(7, 5), dim=2, n=(30, 12), seed=0, device="cpu"):
-    problem = pdes.poisson(dim=dim)
+    problem = pdes.poisson(hard_bc=False, dim=dim)
     mlp = MLP.of(dim, hidden)
     generator = torch.Generator().manual_seed(seed)
     theta = mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)
@@ -60,7 +60,7 @@ def test_residual_weights_are_one_over_term_size():
 
 def test_jacobian_built_in_row_blocks_equals_one_pass():
     """Small pass budgets split every term into blocks (heat has three terms, the last block of each is short)."""
-    problem = pdes.heat(dim=1)
+    problem = pdes.heat(hard_bc=False, dim=1)
     mlp = MLP.of(problem.dim, (7, 5))
     generator = torch.Generator().manual_seed(3)
     theta = mlp.init(generator)
@@ -74,7 +74,7 @@ def test_jacobian_built_in_row_blocks_equals_one_pass():
 
 
 def test_rows_per_pass_counts_activations_and_the_rows_of_the_jacobian():
-    problem = pdes.poisson(dim=5)
+    problem = pdes.poisson(hard_bc=False, dim=5)
     mlp = MLP.of(5, (64, 64, 48, 48))
     interior = problem.terms[0]
     per_point = 7 * sum(mlp.widths) * 4 + 2 * mlp.num_params
@@ -86,7 +86,7 @@ def nonlinear_problem():
     """``ρ = −Δu + u³ + ½|∇u|² − f`` inside, ``u − g`` on the boundary: a residual nonlinear in every part of the jet."""
     from pinn_natmom.problem import Problem, Term
 
-    box = pdes.poisson(dim=2)
+    box = pdes.poisson(hard_bc=False, dim=2)
     interior, boundary = box.terms
 
     def residual(x, u, f):

@@ -82,7 +82,7 @@ FLAVOURS = ["natural-heavy-ball", "natural-heavy-ball-fd", "natural-nesterov", "
 
 @pytest.mark.parametrize("name", FLAVOURS + ["spring"])
 def test_zero_momentum_is_engd_step_by_step(name):
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     common = dict(hidden=(8,), steps=8, n_points={"interior": 40, "boundary": 2}, n_eval=200, device="cpu", solver="svd")
     engd = api.solve(problem, optimizer="engd", **common).history
     flavour = api.solve(problem, optimizer=name, momentum=0.0, line_search=True, **common).history
@@ -198,7 +198,7 @@ def test_optimizer_options_that_do_not_apply_are_refused():
 
 @pytest.mark.parametrize("name", ["adam", "lbfgs"])
 def test_first_order_baselines_decrease_the_loss(name):
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     steps = 200 if name == "adam" else 20
     result = api.solve(problem, optimizer=name, hidden=(8,), steps=steps, n_points={"interior": 40, "boundary": 2},
                        n_eval=200, device="cpu", lr=2e-2 if name == "adam" else None)
@@ -206,7 +206,7 @@ def test_first_order_baselines_decrease_the_loss(name):
 
 
 def test_adam_warm_start_then_natural_optimizer():
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     result = api.solve(problem, optimizer="engd", warmup_adam=5, hidden=(16,), steps=60,
                        n_points={"interior": 100, "boundary": 2}, n_eval=200, device="cpu", solver="svd")
     sizes = [row["step_size"] for row in result.history[1:]]
@@ -214,7 +214,7 @@ def test_adam_warm_start_then_natural_optimizer():
 
 
 def test_warm_start_counts_its_updates_only_up_to_the_first_optimizers_steps():
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     config = FitConfig(n_points={"interior": 20, "boundary": 2}, steps=6, n_eval=50)
     warm = optim.WarmStart(optim.make("adam"), 2, optim.make("engd", solver="svd"))
     assert fit(problem, MLP(1, (4,)), warm, config).state["count"] == 2

@@ -23,11 +23,11 @@ CASES = [
 
 @pytest.mark.parametrize("name,options", CASES)
 def test_exact_solution_makes_every_residual_vanish(name, options):
-    assert_exact_solution_makes_every_residual_vanish(pdes.make(name, **options), n=40, seed=4)
+    assert_exact_solution_makes_every_residual_vanish(pdes.make(name, **{"hard_bc": False, **options}), n=40, seed=4)
 
 
 def test_heat_default_is_the_closed_form_and_points_lie_where_they_should():
-    problem = pdes.heat(dim=1, final_time=2.0)
+    problem = pdes.heat(hard_bc=False, dim=1, final_time=2.0)
     x = torch.tensor([[0.3, 0.7]])
     assert math.isclose(float(problem.exact(x)), math.exp(-math.pi**2 * 0.7 / 4) * math.sin(0.3 * math.pi), rel_tol=1e-14)
     assert float(problem.terms[0].data(torch.rand(10, 2)).abs().max()) < 1e-12  # homogeneous equation: f = 0
@@ -40,7 +40,7 @@ def test_heat_default_is_the_closed_form_and_points_lie_where_they_should():
 
 def test_helmholtz_source_is_the_closed_form():
     k = 4 * math.pi
-    problem = pdes.helmholtz(dim=2)
+    problem = pdes.helmholtz(hard_bc=False, dim=2)
     x = torch.rand(15, 2)
     u = torch.sin(k * x[:, 0]) * torch.sin(k * x[:, 1])
     torch.testing.assert_close(problem.terms[0].data(x), k * k * u, rtol=1e-10, atol=1e-9)
@@ -55,7 +55,7 @@ def test_helmholtz_source_is_the_closed_form():
 def test_fast_jacobian_equals_torch_func_reference(name, options, hidden, device):
     options = dict(options)
     activation = options.pop("activation", "tanh")
-    problem = pdes.make(name, **options)
+    problem = pdes.make(name, **{"hard_bc": False, **options})
     mlp = MLP.of(problem.dim, hidden, activation, 6.0 if activation == "sin" else 1.0)
     generator = torch.Generator().manual_seed(1)
     theta = (mlp.init(generator) + 0.05 * torch.randn(mlp.num_params, generator=generator)).to(device)
@@ -71,26 +71,26 @@ def test_fast_jacobian_equals_torch_func_reference(name, options, hidden, device
 ])
 def test_impossible_requests_are_refused(name, options, message):
     with pytest.raises(ValueError, match=message):
-        pdes.make(name, **options)
+        pdes.make(name, **{"hard_bc": False, **options})
 
 
 def test_source_without_exact_solution():
-    problem = pdes.heat(dim=1, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype))
+    problem = pdes.heat(hard_bc=False, dim=1, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype))
     assert problem.exact is None and problem.term_names == ("interior", "boundary", "initial")
 
 
 def test_resonant_wave_numbers_and_mixed_data_are_refused():
     with pytest.raises(ValueError, match="eigenvalue"):
-        pdes.helmholtz(dim=1, k=4 * math.pi)
+        pdes.helmholtz(hard_bc=False, dim=1, k=4 * math.pi)
     with pytest.raises(ValueError, match="eigenvalue"):
-        pdes.helmholtz(dim=2, k=5 * math.pi)  # 25 = 3² + 4²
-    assert "14.14" in pdes.helmholtz(dim=1).description  # the 1-d default k = 4.5π is not resonant
+        pdes.helmholtz(hard_bc=False, dim=2, k=5 * math.pi)  # 25 = 3² + 4²
+    assert "14.14" in pdes.helmholtz(hard_bc=False, dim=1).description  # the 1-d default k = 4.5π is not resonant
     with pytest.raises(ValueError, match="final time"):
-        pdes.heat(final_time=float("inf"))
+        pdes.heat(hard_bc=False, final_time=float("inf"))
     with pytest.raises(ValueError, match="not both"):
-        pdes.poisson(dim=2, exact=lambda x: x[..., 0], boundary=lambda x: x[..., 1])
+        pdes.poisson(hard_bc=False, dim=2, exact=lambda x: x[..., 0], boundary=lambda x: x[..., 1])
     with pytest.raises(ValueError, match="Laplacian coordinates"):
-        problem = pdes.poisson(dim=2)
+        problem = pdes.poisson(hard_bc=False, dim=2)
         type(problem)(problem.name, 2, (dataclasses.replace(problem.terms[0], laplacian_dims=(0, 2)),), problem.domain_sampler)
 
 
@@ -112,8 +112,8 @@ def test_latin_hypercube_puts_one_point_in_every_stratum_and_grid_refuses_other_
     with pytest.raises(ValueError, match="2-th power"):
         interior_sampler("grid", Box.unit(2))(50, torch.Generator())
     with pytest.raises(ValueError, match="unknown sampler"):
-        pdes.poisson(dim=2, sampler="halton")
-    problem = pdes.heat(dim=1, sampler="sobol")
+        pdes.poisson(hard_bc=False, dim=2, sampler="halton")
+    problem = pdes.heat(hard_bc=False, dim=1, sampler="sobol")
     first = problem.terms[0].sampler(64, torch.Generator().manual_seed(0))
     second = problem.terms[0].sampler(64, torch.Generator().manual_seed(1))
     assert not torch.equal(first, second)
@@ -122,7 +122,7 @@ def test_latin_hypercube_puts_one_point_in_every_stratum_and_grid_refuses_other_
 def test_neumann_points_lie_on_their_faces_and_dirichlet_points_on_the_others():
     from pdes.neumann import outward_normal
 
-    problem = pdes.heat(dim=2, neumann="x1=1,x2=0")
+    problem = pdes.heat(hard_bc=False, dim=2, neumann="x1=1,x2=0")
     points = sample_points(problem, {"interior": 10, "boundary": 300, "neumann": 300, "initial": 10},
                            torch.Generator().manual_seed(0), torch.float64, "cpu")
     x = points["neumann"].x
@@ -141,13 +141,13 @@ def test_neumann_points_lie_on_their_faces_and_dirichlet_points_on_the_others():
 ])
 def test_bad_neumann_faces_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
-        pdes.poisson(dim=2, **options)
+        pdes.poisson(hard_bc=False, dim=2, **options)
 
 
 def test_poisson_with_neumann_faces_trains():
     from pinn_natmom import api
 
-    problem = pdes.poisson(dim=2, neumann="x1=0,x2=1")
+    problem = pdes.poisson(hard_bc=False, dim=2, neumann="x1=0,x2=1")
     result = api.solve(problem, hidden=(16, 16), steps=50, device="cpu", n_eval=1000,
                        n_points={"interior": 400, "boundary": 80, "neumann": 80})
     assert result.metrics["rel_l2"] < 1e-4
@@ -169,7 +169,7 @@ def test_hard_constraint_residual_is_the_residual_of_the_transformed_field(name)
     """The lifted residual from the forward jet equals the plain residual of u = g̃ + φN differentiated by torch.func."""
     from torch.func import hessian, vmap
 
-    problem, plain = pdes.make(name, hard_bc=True), pdes.make(name)
+    problem, plain = pdes.make(name, hard_bc=True), pdes.make(name, hard_bc=False)
     plain_term = plain.terms[0]
     mlp = MLP.of(problem.dim, (6, 5))
     theta = mlp.init(torch.Generator().manual_seed(0)) + 0.1 * torch.randn(mlp.num_params)
@@ -212,3 +212,15 @@ def test_each_problem_recommends_its_optimizer_and_an_explicit_choice_wins(pde, 
     problem, options = runs.resolve(settings)
     assert options.optimizer == optimizer and runs.resolved(settings, problem, options)["optimizer"] == optimizer
     assert runs.resolve({**settings, "optimizer": "natural-nesterov"})[1].optimizer == "natural-nesterov"
+
+
+@pytest.mark.parametrize(("name", "options", "exact"), [
+    ("poisson", {}, True), ("poisson", {"dim": 3}, True), ("heat", {}, True), ("helmholtz", {}, True),
+    ("poisson", {"dim": 5}, False), ("poisson", {"neumann": "x1=0"}, False), ("poisson", {"domain": "disk"}, False),
+    ("heat", {"dim": 1, "neumann": "x1=1"}, False), ("poisson", {"hard_bc": False}, False),
+    ("poisson", {"dim": 5, "hard_bc": True}, True),
+])
+def test_dirichlet_data_are_imposed_exactly_by_default_on_boxes_with_up_to_three_constrained_axes(name, options, exact):
+    problem = pdes.make(name, **options)
+    assert (problem.output is not None) is exact
+    assert ("boundary" not in problem.term_names) is exact

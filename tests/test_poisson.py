@@ -15,7 +15,7 @@ def exact_jet(u, x, dims=None):
 
 @pytest.mark.parametrize("dim", [1, 2, 3, 5, 12])
 def test_exact_solution_makes_every_residual_vanish(dim):
-    problem = pdes.poisson(dim=dim)
+    problem = pdes.poisson(hard_bc=False, dim=dim)
     generator = torch.Generator().manual_seed(3)
     for term in problem.terms:
         x = term.sampler(50, generator)
@@ -25,7 +25,7 @@ def test_exact_solution_makes_every_residual_vanish(dim):
 
 
 def test_derived_source_is_the_closed_form():
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     x = torch.rand(20, 2)
     closed = 2 * math.pi**2 * torch.sin(math.pi * x[:, 0]) * torch.sin(math.pi * x[:, 1])
     torch.testing.assert_close(problem.terms[0].data(x), closed, rtol=1e-13, atol=1e-13)
@@ -33,16 +33,16 @@ def test_derived_source_is_the_closed_form():
 
 
 def test_user_exact_solution_and_source_only():
-    problem = pdes.poisson(dim=2, exact=lambda x: torch.exp(x[..., 0]) * x[..., 1] ** 2)
+    problem = pdes.poisson(hard_bc=False, dim=2, exact=lambda x: torch.exp(x[..., 0]) * x[..., 1] ** 2)
     x = torch.rand(5, 2)
     torch.testing.assert_close(problem.terms[0].data(x), -(torch.exp(x[:, 0]) * (x[:, 1] ** 2 + 2)), rtol=1e-13, atol=0)
-    sourced = pdes.poisson(dim=3, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype))
+    sourced = pdes.poisson(hard_bc=False, dim=3, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype))
     assert sourced.exact is None
     assert float(sourced.terms[1].data(x.new_zeros(4, 3)).abs().max()) == 0.0
 
 
 def test_boundary_points_lie_on_the_faces_and_interior_inside():
-    problem = pdes.poisson(dim=3)
+    problem = pdes.poisson(hard_bc=False, dim=3)
     generator = torch.Generator().manual_seed(0)
     boundary = problem.terms[1].sampler(600, generator)
     on_face = ((boundary == 0) | (boundary == 1)).any(dim=1)
@@ -55,15 +55,15 @@ def test_boundary_points_lie_on_the_faces_and_interior_inside():
 
 def test_bad_requests_are_refused():
     with pytest.raises(ValueError, match="at least 1"):
-        pdes.poisson(dim=0)
+        pdes.poisson(hard_bc=False, dim=0)
     with pytest.raises(ValueError, match="unknown PDE"):
         pdes.make("navier-stokes")
     with pytest.raises(ValueError, match="not both"):
-        pdes.poisson(exact=lambda x: x[..., 0], source=lambda x: x[..., 0])
+        pdes.poisson(hard_bc=False, exact=lambda x: x[..., 0], source=lambda x: x[..., 0])
 
 
 def test_residuals_work_under_vmap_point_by_point():
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     term = problem.terms[0]
     x = torch.rand(4, 2)
     pts = term.collocate(x)

@@ -34,7 +34,7 @@ def without_clock(history):
     ids=["engd", "heavy-ball-resampled", "nesterov-dense", "auto-resampled", "spring-resampled", "lbfgs", "adam-warm-start"],
 )
 def test_resume_from_a_saved_checkpoint_equals_the_uninterrupted_run(options, tmp_path):
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     whole = api.solve(problem, **BASE, **options)
     network = {"hidden": list(BASE["hidden"]), "dim": 2}
 
@@ -58,7 +58,7 @@ def test_checkpoints_are_written_every_k_steps_and_at_the_end_keeping_the_previo
         steps_seen.append(snapshot.step)
         runfolder.write_checkpoint(tmp_path, snapshot, {"hidden": [10], "dim": 2})
 
-    api.solve(pdes.poisson(dim=2), **BASE, steps=7, hooks=Hooks(on_checkpoint=save, checkpoint_every=3))
+    api.solve(pdes.poisson(hard_bc=False, dim=2), **BASE, steps=7, hooks=Hooks(on_checkpoint=save, checkpoint_every=3))
     assert steps_seen == [3, 6, 7]
     assert runfolder.read_checkpoint(tmp_path / runfolder.CHECKPOINT).step == 7
     assert runfolder.read_checkpoint(tmp_path / runfolder.PREVIOUS_CHECKPOINT).step == 6
@@ -67,7 +67,7 @@ def test_checkpoints_are_written_every_k_steps_and_at_the_end_keeping_the_previo
 
 
 def test_a_truncated_checkpoint_is_refused_in_one_line_naming_the_previous_one(tmp_path):
-    api.solve(pdes.poisson(dim=2), **BASE, steps=4,
+    api.solve(pdes.poisson(hard_bc=False, dim=2), **BASE, steps=4,
               hooks=Hooks(on_checkpoint=lambda s: runfolder.write_checkpoint(tmp_path, s, {}), checkpoint_every=2))
     path = tmp_path / runfolder.CHECKPOINT
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -102,8 +102,8 @@ def poison_after(switch, step, calls):
 
 
 def test_a_nan_update_is_rejected_and_training_continues():
-    clean = api.solve(pdes.poisson(dim=1), **LINE, steps=4)
-    problem, switch = poisoned(pdes.poisson(dim=1))
+    clean = api.solve(pdes.poisson(hard_bc=False, dim=1), **LINE, steps=4)
+    problem, switch = poisoned(pdes.poisson(hard_bc=False, dim=1))
     result = api.solve(problem, **LINE, steps=30, hooks=poison_after(switch, 3, calls=1))
     assert result.metrics["rejected_updates"] == 1 and result.metrics["stop_reason"] == "steps"
     assert all(math.isfinite(row["loss"]) for row in result.history) and len(result.history) == 31
@@ -112,8 +112,8 @@ def test_a_nan_update_is_rejected_and_training_continues():
 
 
 def test_repeated_failures_stop_the_run_as_diverged_with_the_last_good_theta():
-    clean = api.solve(pdes.poisson(dim=2), **BASE, steps=2)
-    problem, switch = poisoned(pdes.poisson(dim=2))
+    clean = api.solve(pdes.poisson(hard_bc=False, dim=2), **BASE, steps=2)
+    problem, switch = poisoned(pdes.poisson(hard_bc=False, dim=2))
     result = api.solve(problem, **BASE, steps=10, hooks=poison_after(switch, 2, calls=-1))
     assert result.metrics["stop_reason"] == "diverged" and "NaN" in result.metrics["failure"]
     assert result.metrics["rejected_updates"] == 4 and result.metrics["steps"] == 2

@@ -14,7 +14,7 @@ from pinn_natmom.train import HISTORY_COLUMNS, FitConfig, fit, sample_points
 
 
 def test_short_solve_decreases_the_loss_by_orders_of_magnitude(device):
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     result = api.solve(problem, hidden=(16,), steps=25, n_points={"interior": 100, "boundary": 2}, n_eval=500,
                        device=device.type, solver="svd")
     history = result.history
@@ -27,7 +27,7 @@ def test_short_solve_decreases_the_loss_by_orders_of_magnitude(device):
 
 
 def test_same_seed_same_history_bit_for_bit():
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     options = dict(hidden=(8,), steps=6, n_points={"interior": 80, "boundary": 30}, n_eval=100, device="cpu")
     first = api.solve(problem, **options).history
     second = api.solve(problem, **options).history
@@ -35,7 +35,7 @@ def test_same_seed_same_history_bit_for_bit():
 
 
 def test_target_stops_the_run():
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     result = api.solve(problem, hidden=(16,), steps=100, n_points={"interior": 100, "boundary": 2}, n_eval=200,
                        device="cpu", target_rel_l2=1e-3)
     assert result.metrics["stop_reason"] == "target_rel_l2"
@@ -43,7 +43,7 @@ def test_target_stops_the_run():
 
 
 def test_problem_without_exact_solution_reports_only_the_loss():
-    problem = pdes.poisson(dim=2, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype, device=x.device))
+    problem = pdes.poisson(hard_bc=False, dim=2, source=lambda x: torch.ones(x.shape[:-1], dtype=x.dtype, device=x.device))
     result = api.solve(problem, hidden=(8,), steps=5, n_points={"interior": 60, "boundary": 20}, device="cpu")
     assert math.isnan(result.metrics["rel_l2"]) and result.history[-1]["loss"] < result.history[0]["loss"]
 
@@ -59,11 +59,11 @@ def test_bad_options_are_refused(bad):
                                          (dict(n_points={"boundry": 5}), "no boundry term")])
 def test_options_that_do_not_combine_are_refused_when_resolved(bad, message):
     with pytest.raises(ValueError, match=message):
-        api.Options(**bad).resolved(pdes.poisson(dim=1))
+        api.Options(**bad).resolved(pdes.poisson(hard_bc=False, dim=1))
 
 
 def test_explicit_options_keep_the_problems_recommendations():
-    problem = pdes.poisson(dim=5)
+    problem = pdes.poisson(hard_bc=False, dim=5)
     resolved = api.Options(steps=3).resolved(problem)
     assert resolved.steps == 3 and resolved.hidden == (64,) and resolved.optimizer == "natural-auto"
     assert resolved.n_points == {"interior": 2000, "boundary": 500}
@@ -71,7 +71,7 @@ def test_explicit_options_keep_the_problems_recommendations():
 
 
 def test_run_plans_its_solver_from_the_free_memory(monkeypatch):
-    problem = pdes.poisson(dim=5)
+    problem = pdes.poisson(hard_bc=False, dim=5)
     options = api.Options(hidden=(64, 64, 48, 48), n_points={"interior": 11000, "boundary": 1000}, device="cpu",
                           solver="auto").resolved(problem)
     jacobian, gram = 8 * 12000 * 10065, 2 * 8 * 10065**2  # the Gram matrix and its Cholesky factor
@@ -84,7 +84,7 @@ def test_run_plans_its_solver_from_the_free_memory(monkeypatch):
 
 
 def test_mixed_precision_keeps_float64_residuals_and_a_float32_jacobian():
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     mlp = MLP.of(2, (16, 16))
     generator = torch.Generator().manual_seed(0)
     theta = mlp.init(generator)
@@ -101,7 +101,7 @@ def test_mixed_precision_keeps_float64_residuals_and_a_float32_jacobian():
 
 
 def test_mixed_precision_training_reaches_float64_accuracy():
-    problem = pdes.poisson(dim=2)
+    problem = pdes.poisson(hard_bc=False, dim=2)
     options = dict(hidden=(16, 16), steps=60, n_points={"interior": 300, "boundary": 80}, n_eval=1000, device="cpu")
     full = api.solve(problem, **options)
     mixed = api.solve(problem, **options, mixed_precision=True)
@@ -127,14 +127,14 @@ class StandStill:
 
 @pytest.mark.parametrize("resample_every, reason, steps", [(0, "stalled", 1), (1, "steps", 5)])
 def test_an_update_that_repeats_itself_on_fixed_points_stops_the_run(resample_every, reason, steps):
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     config = FitConfig(n_points={"interior": 20, "boundary": 2}, steps=5, resample_every=resample_every, n_eval=50)
     fitted = fit(problem, MLP(1, (4,)), StandStill(), config)
     assert (fitted.stop_reason, int(fitted.history[-1]["step"])) == (reason, steps)
 
 
 def test_engd_at_the_floor_of_its_points_stops_as_stalled_after_an_update_that_changed_nothing():
-    problem = pdes.poisson(dim=1)
+    problem = pdes.poisson(hard_bc=False, dim=1)
     result = api.solve(problem, hidden=(16,), steps=1500, n_points={"interior": 50, "boundary": 2}, n_eval=200,
                        device="cpu", solver="svd")
     assert result.metrics["stop_reason"] == "stalled" and result.metrics["steps"] < 1500
@@ -158,7 +158,7 @@ def test_identical_compares_nested_states_value_for_value(a, b, same):
 
 def test_a_run_that_does_not_leave_its_start_says_so():
     """A network far too small for Helmholtz at k = 4π, with a tanh activation, stays near the zero field."""
-    result = api.solve(pdes.helmholtz(dim=2), activation="tanh", frequency=1.0, hidden=(4,), steps=4,
+    result = api.solve(pdes.helmholtz(hard_bc=False, dim=2), activation="tanh", frequency=1.0, hidden=(4,), steps=4,
                        n_points={"interior": 60, "boundary": 20}, n_eval=200, device="cpu")
     assert "has not left its start" in result.metrics["warning"]
     summary = result.metrics["trust_region"]
@@ -166,6 +166,6 @@ def test_a_run_that_does_not_leave_its_start_says_so():
 
 
 def test_a_run_that_converges_carries_no_warning():
-    result = api.solve(pdes.poisson(dim=1), hidden=(16,), steps=25, n_points={"interior": 100, "boundary": 2},
+    result = api.solve(pdes.poisson(hard_bc=False, dim=1), hidden=(16,), steps=25, n_points={"interior": 100, "boundary": 2},
                        n_eval=500, device="cpu")
     assert result.metrics["warning"] is None and result.metrics["rel_l2"] < 1e-6

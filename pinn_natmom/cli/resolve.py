@@ -10,10 +10,14 @@ from ..problem import Problem
 from . import families, settings, userfile
 from .errors import ConfigError
 
+BOUNDARY_ASKED = ("hard_bc", False)
+"""A family parameter and the value it takes, when left unset, on a run that gives a ``boundary`` point count: points
+for a boundary term ask for a boundary term rather than the exact Dirichlet constraint."""
+
 
 def problem_of(given: Mapping[str, Any]) -> Problem:
     """The problem of the user's file (``problem_file``), else the one named by ``pde`` with the problem settings
-    given."""
+    given (``BOUNDARY_ASKED`` filled in where the family takes it)."""
     table = settings.table()
     own = {s.name for s in settings.USER_FILE}
     problem = {name: given.get(name) for name, s in table.items()
@@ -24,6 +28,10 @@ def problem_of(given: Mapping[str, Any]) -> Problem:
             raise ConfigError(f"--problem takes the whole problem from its file; "
                               f"{', '.join('--' + n.replace('_', '-') for n in clashing)} cannot be given with it")
         return userfile.load(given["problem_file"], given.get("problem_sha256"))
+    parameter, value = BOUNDARY_ASKED
+    if ("boundary" in (given.get("n_points") or {}) and problem.get(parameter) is None
+            and parameter in families.parameters(families.catalogue()[given["pde"]])):
+        problem[parameter] = value
     return families.build(given["pde"], problem)
 
 
@@ -42,8 +50,9 @@ def resolve(given: Mapping[str, Any]) -> tuple[Problem, Options]:
 
 
 def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> dict[str, Any]:
-    """The settings with every default spelt out (the family's parameter defaults, the problem's recommended network,
-    solver and point counts), so that a saved configuration does not depend on defaults that may change."""
+    """The settings with every default spelt out (the family's parameter defaults, whether the Dirichlet data were
+    imposed exactly, the problem's recommended network, solver and point counts), so that a saved configuration does
+    not depend on defaults that may change."""
     out = dict(given)
     if given.get("problem_file") is not None:
         out.update(pde=problem.name, problem_file=given["problem_file"].resolve(),
@@ -52,6 +61,9 @@ def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> di
         for key, default in families.defaults(given["pde"]).items():
             if out.get(key) is None:
                 out[key] = default
+        parameter, _ = BOUNDARY_ASKED
+        if parameter in out and out[parameter] is None:
+            out[parameter] = problem.output is not None
     table = settings.table()
     out.update({name: getattr(options, name) for name, s in table.items() if s.group == "run"})
     out["init"] = options.network(1).resolved_init

@@ -73,7 +73,8 @@ def parser() -> Parser:
 DESCRIPTION = ("Solve a PDE with a physics-informed network trained by energy natural gradient descent. Run options "
                "left unset take the problem's recommendation (--list shows it), else the default shown.")
 EPILOG = """point counts:
-  --n-TERM N            collocation points of the problem's term TERM, e.g. --n-interior 900 --n-boundary 120
+  --n-TERM N            collocation points of the problem's term TERM, e.g. --n-interior 900 --n-initial 100
+                        (--n-boundary keeps a boundary term instead of the exact Dirichlet constraint)
                         (default: the term's own count; --list shows them)"""
 
 
