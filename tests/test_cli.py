@@ -54,6 +54,7 @@ def test_dirichlet_data_are_exact_unless_boundary_points_or_no_hard_bc_ask_for_a
     "args,message",
     [
         (["--pde", "burgers"], "unknown PDE"),
+        (["--pde", "burgers", "--n-boundary", "5"], "unknown PDE"),
         (["--dim", "0"], "dimension"),
         (["--steps", "-3"], "steps"),
         (["--n-interior", "0"], "interior"),

@@ -29,8 +29,9 @@ def problem_of(given: Mapping[str, Any]) -> Problem:
                               f"{', '.join('--' + n.replace('_', '-') for n in clashing)} cannot be given with it")
         return userfile.load(given["problem_file"], given.get("problem_sha256"))
     parameter, value = BOUNDARY_ASKED
-    if ("boundary" in (given.get("n_points") or {}) and problem.get(parameter) is None
-            and parameter in families.parameters(families.catalogue()[given["pde"]])):
+    family = families.catalogue().get(given["pde"])
+    if ("boundary" in (given.get("n_points") or {}) and problem.get(parameter) is None and family is not None
+            and parameter in families.parameters(family)):
         problem[parameter] = value
     return families.build(given["pde"], problem)
 
