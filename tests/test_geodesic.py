@@ -4,6 +4,7 @@ from test_optim import geodesic_step, pinv, quadratic, run
 
 from pinn_natmom import optim, solvers
 from pinn_natmom.linesearch import grid_search, step_grid
+from pinn_natmom.optim.auto import FLOOR_RCOND
 from pinn_natmom.optim.geodesic import acceleration
 
 
@@ -64,8 +65,8 @@ def test_curved_line_search_returns_the_argmin_over_the_bent_grid():
 
 def test_natural_auto_switches_to_the_geodesic_path_once_the_loss_has_fallen_ten_orders_and_the_steps_creep():
     """On a consistent curved map Gauss–Newton drives the loss to round-off within a few steps; the step after that
-    creeps, and from then on every step is the geodesic path (``engd-geodesic``'s step from the same θ, also away from
-    the minimiser)."""
+    creeps, and from then on every step is the geodesic path (``engd-geodesic``'s step from the same θ at the floor's
+    cut-off, also away from the minimiser)."""
     model = quadratic(n=4, p=6, curvature=0.3, seed=1)
     theta = 0.1 * torch.randn(6, generator=torch.Generator().manual_seed(5))
     optimizer = optim.make("natural-auto", solver="pinv")
@@ -79,7 +80,7 @@ def test_natural_auto_switches_to_the_geodesic_path_once_the_loss_has_fallen_ten
     first = flags.index(True)
     assert not any(flags[:first]) and all(flags[first:])
     assert losses[first] < 1e-10 * losses[0] and state["first_loss"] == losses[0]
-    geodesic = optim.make("engd-geodesic", solver="pinv")
+    geodesic = optim.make("engd-geodesic", solver="pinv", rcond=FLOOR_RCOND)
     expected, _, _ = geodesic.update({"grid_index": state["grid_index"]}, theta, model.linearise(theta), model)
     got, _, _ = optimizer.update(state, theta, model.linearise(theta), model)
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
@@ -136,3 +137,19 @@ def test_natural_auto_bends_its_model_step_with_a_difference_a_tenth_of_the_last
         expected.append(0.1 * 2.0 ** -state["grid_index"])
         theta, state, _ = optimizer.update(state, theta, model.linearise(theta), model)
     assert lengths == expected and len(set(expected)) > 1
+
+
+def test_natural_auto_lowers_the_default_cut_off_at_its_floor_and_keeps_one_the_run_sets():
+    """At the floor the truncated solve takes ``FLOOR_RCOND`` unless the run set ``rcond``; before it, the default."""
+    model = quadratic(n=4, p=6, curvature=0.3, seed=1)
+    theta = 0.1 * torch.randn(6, generator=torch.Generator().manual_seed(5))
+    for given, before, at_floor in ((None, 3e-7, FLOOR_RCOND), (1e-5, 1e-5, 1e-5)):
+        optimizer = optim.make("natural-auto", solver="pinv", rcond=given)
+        state, cut_offs = optimizer.init(theta), []
+        at = theta
+        for _ in range(8):
+            was_at_floor = state.get("geodesic", False)
+            at, state, info = optimizer.update(state, at, model.linearise(at), model)
+            cut_offs.append((was_at_floor, info.regularisation.rcond))
+        assert {rcond for floor, rcond in cut_offs if not floor} == {before}
+        assert {rcond for floor, rcond in cut_offs if floor} == {at_floor}

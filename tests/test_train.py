@@ -136,7 +136,7 @@ def test_an_update_that_repeats_itself_on_fixed_points_stops_the_run(resample_ev
 def test_engd_at_the_floor_of_its_points_stops_as_stalled_after_an_update_that_changed_nothing():
     problem = pdes.poisson(hard_bc=False, dim=1)
     result = api.solve(problem, hidden=(16,), steps=1500, n_points={"interior": 50, "boundary": 2}, n_eval=200,
-                       device="cpu", solver="svd")
+                       device="cpu", solver="svd", optimizer="engd")
     assert result.metrics["stop_reason"] == "stalled" and result.metrics["steps"] < 1500
     assert result.metrics["rel_l2"] < 1e-8
     last, before = result.history[-1], result.history[-2]

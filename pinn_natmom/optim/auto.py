@@ -19,10 +19,13 @@ bends off (results/benchmark/README.md).
 
 At the floor — once a step starts from a loss below ``FLOOR_LOSS_RATIO`` of the first one and keeps more than
 ``CREEP_RATIO`` of it (the state's ``"geodesic"``) — every step is the geodesic path ``θ_k − α d̃_k + ½ α² a_k`` of
-``geodesic`` from the damped solve instead, which keeps descending where the truncated solves stall.
+``geodesic`` from the damped solve instead, which keeps descending where the truncated solves stall; a truncated
+solver's cut-off, unless the run sets one, is lowered there to ``FLOOR_RCOND``: the residual left at the floor lies
+along singular values just below the default cut-off (results/floors/README.md).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -41,6 +44,8 @@ FLOOR_LOSS_RATIO = 1e-10
 """``natural-auto`` takes a run to be at its floor once a step starts from a loss below this fraction of the first
 step's loss and keeps more than ``CREEP_RATIO`` of it."""
 CREEP_RATIO = 0.99
+FLOOR_RCOND = 1e-15
+"""The relative cut-off of the truncated solvers (``svd``, ``pinv``) at the floor, where the run sets none."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,8 @@ class NaturalAuto(Natural):
     def attempt(self, state: State, theta: Tensor, lin: Linearised,
                 residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         if state.get("geodesic", False):
-            apply, used = damped_pseudo_inverse(self, lin)
+            at_floor = self if self.rcond is not None else dataclasses.replace(self, rcond=FLOOR_RCOND)
+            apply, used = damped_pseudo_inverse(at_floor, lin)
             candidates, restart = bent_natural_step(apply, theta, lin, residuals), None
         else:
             apply, used = self.pseudo_inverse(lin)
