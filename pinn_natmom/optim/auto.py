@@ -57,8 +57,8 @@ class NaturalAuto(Natural):
     def attempt(self, state: State, theta: Tensor, lin: Linearised,
                 residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
         if state.get("geodesic", False):
-            at_floor = self if self.rcond is not None else dataclasses.replace(self, rcond=FLOOR_RCOND)
-            apply, used = damped_pseudo_inverse(at_floor, lin)
+            floor_solver = self if self.rcond is not None else dataclasses.replace(self, rcond=FLOOR_RCOND)
+            apply, used = damped_pseudo_inverse(floor_solver, lin)
             candidates, restart = bent_natural_step(apply, theta, lin, residuals), None
         else:
             apply, used = self.pseudo_inverse(lin)
