@@ -97,14 +97,13 @@ def lifted(term: Term, extension: Field, phi: Field, dim: int) -> Term:
 
 EXACT_DIRICHLET_MAX_AXES = 3
 """The most axes whose faces ``hard_bc=None`` constrains exactly: the extension ``g̃`` reads the data ``3^{|A|} − 1``
-times per point, 26 times in 3-d but 242 times in 5-d, where a step on points drawn anew every step took 40× longer
-than with a boundary term (results/floors/README.md)."""
+times per point (26 in 3-d, 242 in 5-d); the cost beyond is measured in results/floors/README.md."""
 
 
 def exact_by_default(hard_bc: bool | None, neumann: Sequence[object], axes: int) -> bool:
     """``hard_bc`` resolved on a box: as given, or (``None``) exact where every face of the ``axes`` constrained axes
-    has Dirichlet data and ``axes ≤ EXACT_DIRICHLET_MAX_AXES`` — measured, the exact constraint reaches 30–100× lower
-    errors sooner than a boundary term on the default problems up to 3-d (results/floors/README.md)."""
+    has Dirichlet data and ``axes ≤ EXACT_DIRICHLET_MAX_AXES``, else a boundary term (the comparison:
+    results/floors/README.md)."""
     if hard_bc is not None:
         return hard_bc
     return not neumann and axes <= EXACT_DIRICHLET_MAX_AXES
