@@ -131,7 +131,9 @@ def main() -> None:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     commands = SETS[args.set]
     if args.only:
-        wanted = [start.strip() for start in args.only.split(",")]
+        wanted = [start.strip() for start in args.only.split(",") if start.strip()]
+        if not wanted:
+            parser.error("--only: give the beginnings of labels, e.g. \"poisson 2d,heat\"")
         unknown = [start for start in wanted if not any(label.startswith(start) for label, _ in commands)]
         if unknown:
             parser.error(f"--only: no label of the set {args.set!r} begins with {', '.join(map(repr, unknown))}; "
