@@ -38,6 +38,7 @@ def dirichlet_problem(
     neumann: tuple[int, ...] = (),
     flux: Field | None = None,
     hard_bc: bool | None = None,
+    boundary_weight: float = 1.0,
 ) -> Problem:
     """An interior residual (reading the Laplacian) with data ``source``, ``u = boundary`` (default 0) on every face
     but the ``neumann`` ones, and ``∂u/∂n = flux`` (default 0; derived from ``exact`` when given) on those.
@@ -46,7 +47,8 @@ def dirichlet_problem(
     options the family recommends (``pinn_natmom.problem.Problem.recommended``).
     ``sampler`` names the interior points' sampler (``pdes.domains.INTERIOR_SAMPLERS``); boundary points are uniform.
     ``hard_bc``: the Dirichlet data imposed exactly by an output transform (``pdes.hard``; every face Dirichlet);
-    ``None``: exactly where ``pdes.hard.exact_by_default`` says so, else a boundary term.
+    ``None``: exactly where ``pdes.hard.exact_by_default`` says so, else a boundary term, its mean-square residual
+    weighted by ``boundary_weight`` (``pinn_natmom.problem.Term.mean_weight``).
     """
     if hard_bc and neumann:
         raise ValueError(f"{name}: the exact (hard) Dirichlet constraint needs Dirichlet data on every face; drop the "
@@ -61,7 +63,7 @@ def dirichlet_problem(
         Term("interior", interior_residual, interior_sampler(sampler, box), data=source, needs=frozenset({"laplacian"}),
              points=points["interior"]),
         Term("boundary", data_residual, uniform_boundary(box, dirichlet if neumann else None), data=boundary or zero,
-             points=points["boundary"]),
+             mean_weight=boundary_weight, points=points["boundary"]),
     ]
     if neumann:
         terms.append(neumann_term(box, neumann, flux or zero, points["neumann"]))

@@ -141,11 +141,12 @@ def domain_problem(
     needs: frozenset[str] = frozenset({"laplacian"}),
     final_time: float | None = None,
     initial: Field | None = None,
+    boundary_weight: float = 1.0,
 ) -> Problem:
     """An interior residual reading ``needs`` on ``domain`` (or, with ``final_time``, on ``domain × [0,
     final_time]`` with points ``(x…, t)``, the Laplacian spatial and ``u = initial`` at ``t = 0``) with data
     ``source``, ``u = boundary`` on every part but the ``neumann`` ones and ``∂u/∂n = flux`` there (derived from
-    ``exact`` when given)."""
+    ``exact`` when given); the boundary term's mean-square residual weighted by ``boundary_weight``."""
     if hard_bc and neumann:
         raise ValueError(f"{name}: the exact (hard) Dirichlet constraint needs Dirichlet data on every boundary part; "
                          "drop the Neumann parts or the hard constraint")
@@ -159,7 +160,7 @@ def domain_problem(
         Term("interior", interior_residual, where(domain.interior_sampler(sampler)), data=source, needs=needs,
              laplacian_dims=tuple(range(spatial)) if timed else None, points=points["interior"]),
         Term("boundary", data_residual, where(domain.boundary_sampler(dirichlet if neumann else None)), data=boundary,
-             points=points["boundary"]),
+             mean_weight=boundary_weight, points=points["boundary"]),
     ]
     if neumann:
         terms.append(neumann_term(domain, where(domain.boundary_sampler(neumann)), flux, exact, points["neumann"],

@@ -78,7 +78,9 @@ class Term:
             it reads mixed or differently weighted second derivatives.
         laplacian_dims: coordinates summed in ``jet.laplacian`` (``None``: all). Heat uses the spatial ones only.
             ``jet.hessian`` always holds every coordinate.
-        weight: ``w`` in the loss; ``None`` means ``1/N_term``.
+        weight: ``w`` in the loss; ``None`` means ``mean_weight / N_term``.
+        mean_weight: the weight of the term's mean-square residual, used where ``weight`` is ``None`` (so that it
+            holds for any number of points).
         points: the number of points drawn for the term unless the run says otherwise (``n_points``).
     """
 
@@ -89,6 +91,7 @@ class Term:
     needs: frozenset[str] = frozenset({"value"})
     laplacian_dims: tuple[int, ...] | None = None
     weight: float | None = None
+    mean_weight: float = 1.0
     points: int = 1000
 
     def __post_init__(self) -> None:
@@ -97,6 +100,9 @@ class Term:
             raise ValueError(f"term {self.name!r} needs unknown derivatives {sorted(unknown)}; choose from {DERIVATIVES}")
         if self.points < 1:
             raise ValueError(f"term {self.name!r}: the number of points must be ≥ 1, got {self.points}")
+        if not self.mean_weight > 0:
+            raise ValueError(f"term {self.name!r}: the weight of its mean-square residual must be > 0, "
+                             f"got {self.mean_weight}")
 
     def collocate(self, x: Tensor) -> Collocation:
         """Attach the term's data to points ``x`` (already in the run's dtype and device)."""
@@ -104,7 +110,7 @@ class Term:
 
     def weight_for(self, n_points: int) -> float:
         """The weight ``w`` of this term when it owns ``n_points`` points."""
-        return 1.0 / n_points if self.weight is None else self.weight
+        return self.mean_weight / n_points if self.weight is None else self.weight
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,51 @@ def test_dirichlet_data_are_imposed_exactly_by_default_on_boxes_with_up_to_three
     problem = pdes.make(name, **options)
     assert (problem.output is not None) is exact
     assert ("boundary" not in problem.term_names) is exact
+
+
+def finite_difference_eigenvalue(widths: tuple[float, ...], n: int = 40) -> float:
+    """The smallest eigenvalue of the second-order finite-difference −Δ (``n`` interior nodes per axis) with zero Dirichlet data on a box."""
+    total = 0.0
+    for width in widths:
+        h = width / (n + 1)
+        ones = torch.ones(n - 1, dtype=torch.float64)
+        second = (2.0 * torch.eye(n, dtype=torch.float64) - torch.diag(ones, 1) - torch.diag(ones, -1)) / h**2
+        total += float(torch.linalg.eigvalsh(second)[0])
+    return total
+
+
+@pytest.mark.parametrize("bounds", [((0.0, 1.0),) * 2, ((0.0, 2.0), (0.0, 1.0)), ((-1.0, 1.0),) * 5])
+def test_dirichlet_eigenvalue_is_the_smallest_eigenvalue_of_minus_laplacian_on_the_box(bounds):
+    from pdes.poisson import dirichlet_eigenvalue
+
+    reference = finite_difference_eigenvalue(tuple(hi - lo for lo, hi in bounds))
+    assert dirichlet_eigenvalue(bounds) == pytest.approx(reference, rel=1e-3)
+
+
+@pytest.mark.parametrize(("options", "weight"), [
+    ({"dim": 5}, (5 * math.pi**2) ** 2), ({"dim": 4, "domain": pdes.geometry.Box((0.0,) * 4, (2.0,) * 4)}, math.pi**4),
+    ({"hard_bc": False}, 1.0), ({"domain": "lshape"}, 1.0), ({"hard_bc": False, "boundary_weight": 3.0}, 3.0),
+])
+def test_poisson_weighs_its_boundary_term_by_the_squared_first_eigenvalue_from_4d_unless_told(options, weight):
+    problem = pdes.poisson(**options)
+    boundary = problem.terms[problem.term_names.index("boundary")]
+    assert boundary.mean_weight == pytest.approx(weight, rel=1e-12)
+    counts = {name: 7 * (i + 1) for i, name in enumerate(problem.term_names)}
+    points = sample_points(problem, counts, torch.Generator().manual_seed(0), torch.float64, torch.device("cpu"))
+    mlp = MLP.of(problem.dim, (5,))
+    theta = mlp.init(torch.Generator().manual_seed(1))
+    lin = linearise(mlp, problem, theta, points)
+    rows = dict(zip(problem.term_names, lin.residual.split([counts[n] for n in problem.term_names]), strict=True))
+    unweighted = pdes.poisson(**{**options, "boundary_weight": 1.0})
+    assert all(term.mean_weight == 1.0 for term in unweighted.terms)
+    plain = dict(zip(unweighted.term_names, linearise(mlp, unweighted, theta, points).residual.split(
+        [counts[n] for n in unweighted.term_names]), strict=True))
+    torch.testing.assert_close(rows["boundary"], math.sqrt(weight) * plain["boundary"], rtol=1e-12, atol=0)
+    torch.testing.assert_close(rows["interior"], plain["interior"], rtol=0, atol=0)
+
+
+def test_a_boundary_weight_that_is_not_positive_is_refused():
+    with pytest.raises(ValueError, match="boundary weight must be > 0"):
+        pdes.poisson(hard_bc=False, boundary_weight=0.0)
+    with pytest.raises(ValueError, match="mean-square residual must be > 0"):
+        dataclasses.replace(pdes.poisson(hard_bc=False).terms[1], mean_weight=-1.0)
