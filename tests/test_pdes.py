@@ -272,3 +272,17 @@ def test_a_boundary_weight_that_is_not_positive_is_refused():
         pdes.poisson(hard_bc=False, boundary_weight=0.0)
     with pytest.raises(ValueError, match="mean-square residual must be > 0"):
         dataclasses.replace(pdes.poisson(hard_bc=False).terms[1], mean_weight=-1.0)
+
+
+@pytest.mark.parametrize(("extra", "weight"), [({"dim": 5}, (5 * math.pi**2) ** 2), ({"hard_bc": False}, 1.0),
+                                               ({"dim": 5, "boundary_weight": 7.0}, 7.0), ({}, None)])
+def test_saved_settings_record_the_boundary_weight_a_run_used(extra, weight):
+    from pinn_natmom.cli import resolve as runs
+    from pinn_natmom.cli import settings as table
+
+    settings = {**table.defaults(), "pde": "poisson", **extra}
+    problem, options = runs.resolve(settings)
+    saved = runs.resolved(settings, problem, options)
+    assert saved["boundary_weight"] == (None if weight is None else pytest.approx(weight, rel=1e-12))
+    again, _ = runs.resolve(saved)
+    assert [term.mean_weight for term in again.terms] == [term.mean_weight for term in problem.terms]

@@ -14,6 +14,10 @@ BOUNDARY_ASKED = ("hard_bc", False)
 """A family parameter and the value it takes, when left unset, on a run that gives a ``boundary`` point count: points
 for a boundary term ask for a boundary term rather than the exact Dirichlet constraint."""
 
+WEIGHT_SETTING = ("boundary_weight", "boundary")
+"""A family parameter that sets the weight of a term's mean square, and that term: left unset, the saved settings
+record the weight the term was given (``Term.mean_weight``)."""
+
 
 def problem_of(given: Mapping[str, Any]) -> Problem:
     """The problem of the user's file (``problem_file``), else the one named by ``pde`` with the problem settings
@@ -52,8 +56,8 @@ def resolve(given: Mapping[str, Any]) -> tuple[Problem, Options]:
 
 def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> dict[str, Any]:
     """The settings with every default spelt out (the family's parameter defaults, whether the Dirichlet data were
-    imposed exactly, the problem's recommended network, solver and point counts), so that a saved configuration does
-    not depend on defaults that may change."""
+    imposed exactly and the boundary term's weight, the problem's recommended network, solver and point counts), so
+    that a saved configuration does not depend on defaults that may change."""
     out = dict(given)
     if given.get("problem_file") is not None:
         out.update(pde=problem.name, problem_file=given["problem_file"].resolve(),
@@ -65,6 +69,9 @@ def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> di
         parameter, _ = BOUNDARY_ASKED
         if parameter in out and out[parameter] is None:
             out[parameter] = problem.output is not None
+        parameter, term = WEIGHT_SETTING
+        if parameter in out and out[parameter] is None and term in problem.term_names:
+            out[parameter] = problem.terms[problem.term_names.index(term)].mean_weight
     table = settings.table()
     out.update({name: getattr(options, name) for name, s in table.items() if s.group == "run"})
     out["init"] = options.network(1).resolved_init
