@@ -274,13 +274,16 @@ def test_a_boundary_weight_that_is_not_positive_is_refused():
         dataclasses.replace(pdes.poisson(hard_bc=False).terms[1], mean_weight=-1.0)
 
 
-@pytest.mark.parametrize(("extra", "weight"), [({"dim": 5}, (5 * math.pi**2) ** 2), ({"hard_bc": False}, 1.0),
-                                               ({"dim": 5, "boundary_weight": 7.0}, 7.0), ({}, None)])
-def test_saved_settings_record_the_boundary_weight_a_run_used(extra, weight):
+@pytest.mark.parametrize(("pde", "extra", "weight"), [
+    ("poisson", {"dim": 5}, (5 * math.pi**2) ** 2), ("poisson", {"hard_bc": False}, 1.0),
+    ("poisson", {"dim": 5, "boundary_weight": 7.0}, 7.0), ("poisson", {}, None), ("heat", {"hard_bc": False}, None),
+])
+def test_saved_settings_record_the_boundary_weight_a_run_used(pde, extra, weight):
+    """Recorded where the family takes the weight and the problem has a boundary term (heat's is not a setting)."""
     from pinn_natmom.cli import resolve as runs
     from pinn_natmom.cli import settings as table
 
-    settings = {**table.defaults(), "pde": "poisson", **extra}
+    settings = {**table.defaults(), "pde": pde, **extra}
     problem, options = runs.resolve(settings)
     saved = runs.resolved(settings, problem, options)
     assert saved["boundary_weight"] == (None if weight is None else pytest.approx(weight, rel=1e-12))

@@ -63,14 +63,15 @@ def resolved(given: Mapping[str, Any], problem: Problem, options: Options) -> di
         out.update(pde=problem.name, problem_file=given["problem_file"].resolve(),
                    problem_sha256=userfile.digest(given["problem_file"]))
     else:
-        for key, default in families.defaults(given["pde"]).items():
+        taken = families.defaults(given["pde"])
+        for key, default in taken.items():
             if out.get(key) is None:
                 out[key] = default
         parameter, _ = BOUNDARY_ASKED
-        if parameter in out and out[parameter] is None:
+        if parameter in taken and out[parameter] is None:
             out[parameter] = problem.output is not None
         parameter, term = WEIGHT_SETTING
-        if parameter in out and out[parameter] is None and term in problem.term_names:
+        if parameter in taken and out[parameter] is None and term in problem.term_names:
             out[parameter] = problem.terms[problem.term_names.index(term)].mean_weight
     table = settings.table()
     out.update({name: getattr(options, name) for name, s in table.items() if s.group == "run"})
