@@ -7,8 +7,7 @@ From ``HIGH_DIMENSION`` on, the boundary term's mean-square residual is weighted
 1/w_i²`` the first Dirichlet eigenvalue of ``−Δ`` on the domain's bounding box (widths ``w_i``): the error
 ``e = u − u*`` solves ``−Δe = ρ_interior`` with ``e = ρ_boundary`` on the boundary, so an interior residual reaches
 the error through ``(−Δ)⁻¹``, of norm ``1/λ₁``, and a boundary residual undamped; the weight puts both on the scale
-of the error they cause. Below, where points are drawn once, the weight is 1: there the weight slowed the way to
-1e-6 on some domains (results/boundary-weight/README.md).
+of the error they cause. Below 4-d the weight is 1 (the comparison: results/boundary-weight/README.md).
 """
 from __future__ import annotations
 
