@@ -5,8 +5,9 @@
 ``RUN_DIR``: a folder written by ``scripts/solve.py`` (its ``history.csv``); ``PEER_DIR``: a folder written by
 ``../shared/peers/dsgnar.sh`` (its ``history.csv``: training time ``wall_time_s`` and time since launch, compilation
 included, ``wall_incl_compile_s``). Our runs' time since launch is their training time plus ``--startup`` seconds
-(the process's wall time less its training time, measured by the caller). Writes ``times.csv`` (per run: the first time, on each clock, at which
-``rel_l2`` reached each of ``THRESHOLDS``, and the error at each of ``CHECKPOINTS`` seconds, ``at``) and ``curves.png``.
+(the process's wall time less its training time, measured by the caller). Writes ``times.csv`` (per run: the first
+time, on each clock, at which ``rel_l2`` reached each of ``THRESHOLDS``, and the error at each of ``CHECKPOINTS``
+seconds, ``at``) and ``curves.png``.
 """
 from __future__ import annotations
 
