@@ -8,16 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pinn_natmom.cli.reports import write_csv
+
 ROOT = Path(__file__).parents[1]
 COMPARE = runpy.run_path(str(ROOT / "scripts" / "peer_compare.py"))
-
-
-def write_rows(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def test_first_below_and_at_follow_the_rows() -> None:
@@ -31,9 +25,11 @@ def test_first_below_and_at_follow_the_rows() -> None:
 
 def test_the_script_puts_both_runs_on_both_clocks(tmp_path: Path) -> None:
     ours, peer, out = tmp_path / "ours", tmp_path / "peer", tmp_path / "out"
-    write_rows(ours / "history.csv", [{"step": s, "wall_time_s": t, "rel_l2": e}
+    ours.mkdir()
+    peer.mkdir()
+    write_csv(ours / "history.csv", [{"step": s, "wall_time_s": t, "rel_l2": e}
                                       for s, (t, e) in enumerate([(0.0, 1.0), (3.0, 5e-7), (70.0, 5e-11)])])
-    write_rows(peer / "history.csv", [
+    write_csv(peer / "history.csv", [
         {"phase": "init", "iteration": 0, "wall_time_s": 0.0, "wall_incl_compile_s": 0.0, "rel_l2": 1.0},
         {"phase": "train", "iteration": 1, "wall_time_s": 10.0, "wall_incl_compile_s": 110.0, "rel_l2": 1e-2},
         {"phase": "train", "iteration": 2, "wall_time_s": 20.0, "wall_incl_compile_s": 120.0, "rel_l2": 1e-13}])
