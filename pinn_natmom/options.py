@@ -64,6 +64,8 @@ class Options:
     optimizer: str | None = option("str", "natural-auto", "training algorithm", tuple(optim.OPTIMIZERS))
     momentum: float | None = option("float", None, "β of the momentum optimizers (μ of spring); default per optimizer")
     warmup_adam: int | None = option("int", 0, "Adam steps before the optimizer")
+    explore_steps: int | None = option("int", 0, "natural-auto's exploring steps first: trust-radius steps held to a "
+                                       "low ratio of actual to predicted decrease, for deeper floors on long runs")
     solver: str | None = option("str", "auto", "direction solver", SOLVER_NAMES)
     damping: float | None = option("float", 1e-12, "initial damping ν of the solves, relative to ‖J‖²_F (λ = ν‖J‖²_F)")
     trust_region: bool | None = option("bool", True, "Levenberg–Marquardt trust region on the damping: lowered after "
@@ -98,7 +100,7 @@ class Options:
             choices = INFO[name].choices
             _check(choices is None or value in choices, f"{name} must be one of {', '.join(choices or ())}, got {value!r}")
         check = _check
-        for name in ("steps", "resample_every", "warmup_adam"):
+        for name in ("steps", "resample_every", "warmup_adam", "explore_steps"):
             check(given.get(name, 0) >= 0, f"{name} must be ≥ 0, got {given.get(name)}")
         check(given.get("n_eval", 1) >= 1, f"n_eval must be ≥ 1, got {given.get('n_eval')}")
         for term, count in (self.n_points or {}).items():
@@ -150,6 +152,7 @@ class Options:
         optimizer = optim.make(self.optimizer, damping=self.damping, rcond=self.rcond, solver=solver,
                                line_search=self.line_search, lr=self.lr, momentum=self.momentum,
                                sketch_size=self.sketch_size, cg_steps=self.cg_steps,
+                               explore_steps=self.explore_steps or None,
                                trust_region=optim.TrustRegion(initial=self.damping, floor=min(self.damping, 1e-18),
                                                               fixed=not self.trust_region))
         return optim.WarmStart(optim.Adam(), self.warmup_adam, optimizer) if self.warmup_adam else optimizer

@@ -1,5 +1,9 @@
 """``natural-auto``, the default optimizer: natural momentum with the Gauss–Newton model and the geodesic bend,
-then the geodesic path at the floor.
+then the geodesic path at the floor; optionally (``explore_steps``) after an exploring stage.
+
+With ``explore_steps = n > 0`` the first ``n`` steps are the exploring stage of ``.explore`` (trust-radius
+Levenberg–Marquardt steps held to a low ratio of actual to predicted decrease), which ends where the stages below
+reach deeper floors (results/explore/README.md); it is skipped where the rows of ``J`` are shared among processes.
 
 Before the floor, two candidates, each with its own line search, and the one with the lower loss is taken:
 
@@ -37,6 +41,7 @@ from ..residual_map import ResidualMap
 from .base import Natural, Proposal, stack_columns
 from .candidates import Candidate, search
 from .contract import State, StepInfo
+from .explore import INITIAL_RADIUS, explore_step
 from .geodesic import DIFFERENCE_STEP, acceleration, bent_natural_step, damped_pseudo_inverse
 from .momentum import previous_residual, remember_step
 
@@ -50,9 +55,27 @@ FLOOR_RCOND = 1e-15
 
 @dataclass(frozen=True)
 class NaturalAuto(Natural):
-    """The two stages of the module docstring; ``momentum`` is the Nesterov candidate's ``β``."""
+    """The stages of the module docstring; ``momentum`` is the Nesterov candidate's ``β``, ``explore_steps`` the
+    length of the exploring stage."""
 
     momentum: float = 0.6
+    explore_steps: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.explore_steps >= 0:
+            raise ValueError(f"the number of exploring steps must be ≥ 0, got {self.explore_steps}")
+
+    def update(self, state: State, theta: Tensor, lin: Linearised,
+               residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        """An exploring step while ``explore_steps`` are left (state ``"explore_left"``, radius ``"radius"``) and the
+        rows of ``J`` are all here; then the trust region around ``attempt``."""
+        left = state.get("explore_left", self.explore_steps)
+        if left > 0 and lin.rows is None:
+            new_theta, radius, info = explore_step(lin, residuals, theta, state.get("radius", INITIAL_RADIUS))
+            first = state.get("first_loss", float(lin.loss))
+            return new_theta, {**state, "explore_left": left - 1, "radius": radius, "first_loss": first}, info
+        return super().update(state, theta, lin, residuals)
 
     def attempt(self, state: State, theta: Tensor, lin: Linearised,
                 residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
