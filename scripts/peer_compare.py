@@ -1,6 +1,6 @@
 """Our runs and a peer's side by side: the error against seconds of training and against seconds since launch.
 
-    python scripts/peer_compare.py --ours RUN_DIR [RUN_DIR ...] --peer PEER_DIR [PEER_DIR ...] [--out results/peer]
+    python scripts/peer_compare.py --ours RUN_DIR [RUN_DIR ...] [--peer PEER_DIR ...] [--out results/peer]
 
 ``RUN_DIR``: a folder written by ``scripts/solve.py`` (its ``history.csv``); ``PEER_DIR``: a folder written by
 ``../shared/peers/dsgnar.sh`` (its ``history.csv``: training time ``wall_time_s`` and time since launch, compilation
@@ -78,7 +78,7 @@ def summary(curve: Curve) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ours", type=Path, nargs="+", required=True, help="run folders of scripts/solve.py")
-    parser.add_argument("--peer", type=Path, nargs="+", required=True, help="run folders of the peer driver")
+    parser.add_argument("--peer", type=Path, nargs="*", default=[], help="run folders of the peer driver")
     parser.add_argument("--startup", type=float, default=0.0, help="our runs' seconds before their first step")
     parser.add_argument("--out", type=Path, default=Path("results/peer"))
     args = parser.parse_args()

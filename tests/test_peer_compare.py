@@ -47,3 +47,17 @@ def test_the_script_puts_both_runs_on_both_clocks(tmp_path: Path) -> None:
     assert math.isnan(float(rows["peer"]["rel_l2_at_launched_60s"]))
     assert float(rows["peer"]["rel_l2_at_launched_300s"]) == 1e-13
     assert (out / "curves.png").stat().st_size > 0
+
+
+def test_our_runs_alone_need_no_peer(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for name, final in (("without", 1e-10), ("with", 1e-13)):
+        (tmp_path / name).mkdir()
+        write_csv(tmp_path / name / "history.csv", [{"step": 0, "wall_time_s": 0.0, "rel_l2": 1.0},
+                                                    {"step": 1, "wall_time_s": 50.0, "rel_l2": final}])
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "peer_compare.py"), "--ours", str(tmp_path / "without"),
+                           str(tmp_path / "with"), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = {row["run"]: row for row in csv.DictReader((out / "times.csv").open())}
+    assert set(rows) == {"without", "with"} and float(rows["with"]["trained_s_to_1e-12"]) == 50.0
+    assert math.isnan(float(rows["without"]["trained_s_to_1e-12"]))
