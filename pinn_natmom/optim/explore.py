@@ -14,9 +14,8 @@ radius is taken where it lowers the loss, and the next window is centred on it; 
 shrinks by ``WINDOW``. (The target-ratio radius: Webb, Jerad & Cartis, arXiv 2607.02194.)
 
 Why a stage of its own: ``natural-auto``'s line search takes, along each damped direction, the step that lowers the
-loss most, and so descends fast into the first basin it meets; on 2-d Poisson that basin floors near 1e-8…1e-11.
-Long steps held to a low ratio keep moving for as long as the stage lasts and, measured, end where ``natural-auto``
-then descends to 1e-12 (results/explore/README.md).
+loss most, and so settles in the first basin it meets; steps held to a low ratio keep moving for as long as the
+stage lasts, and where they end decides how deep the later stages go (results/explore/README.md).
 
 The stage needs the SVD of the whole ``J``; where the rows are shared among processes it is skipped.
 """
