@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .diagnosis import trust_region_summary, warning
 from .network import MLP
-from .optim import needs_jacobian
+from .optim import exploring_steps, needs_jacobian
 from .options import DTYPES, Options
 from .problem import Problem
 from .solvers import available_bytes, check_fits, choose
@@ -125,6 +125,9 @@ def solve(
         "device": str(trainer.device),
         "warning": warning(fitted.history, fitted.stop_reason),
     }
+    explored = exploring_steps(fitted.state)
+    if explored:
+        metrics["explore_steps_taken"] = explored
     if needs_jacobian(trainer.optimizer, trainer.state):
         metrics["trust_region"] = trust_region_summary(fitted.history)
     sent = [row[COMMUNICATION_COLUMN] for row in fitted.history[1:] if COMMUNICATION_COLUMN in row]

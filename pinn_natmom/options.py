@@ -26,6 +26,10 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 UNLIMITED_STEPS = 10**9
 """The steps of a run given a time limit and no number of steps: the time limit stops it."""
 DEVICES = ("auto", "cpu", "cuda")
+EXPLORE_SHARE = 0.25
+"""The share of a run's time limit that ``natural-auto`` spends exploring when ``explore_steps`` is unset and the
+points are drawn once: the stage is an investment in a deeper floor that only a run with time to spend recovers; on
+points redrawn every step it won on some seeds and lost on others (results/explore/README.md)."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,9 @@ class Options:
     optimizer: str | None = option("str", "natural-auto", "training algorithm", tuple(optim.OPTIMIZERS))
     momentum: float | None = option("float", None, "β of the momentum optimizers (μ of spring); default per optimizer")
     warmup_adam: int | None = option("int", 0, "Adam steps before the optimizer")
-    explore_steps: int | None = option("int", 0, "natural-auto's exploring steps first: trust-radius steps held to a "
-                                       "low ratio of actual to predicted decrease, for deeper floors on long runs")
+    explore_steps: int | None = option("int", None, "natural-auto's exploring steps first: trust-radius steps held "
+                                       "to a low ratio of actual to predicted decrease, for deeper floors (default: "
+                                       "the first quarter of a time limit on points drawn once, else none; 0: none)")
     solver: str | None = option("str", "auto", "direction solver", SOLVER_NAMES)
     damping: float | None = option("float", 1e-12, "initial damping ν of the solves, relative to ‖J‖²_F (λ = ν‖J‖²_F)")
     trust_region: bool | None = option("bool", True, "Levenberg–Marquardt trust region on the damping: lowered after "
@@ -152,10 +157,19 @@ class Options:
         optimizer = optim.make(self.optimizer, damping=self.damping, rcond=self.rcond, solver=solver,
                                line_search=self.line_search, lr=self.lr, momentum=self.momentum,
                                sketch_size=self.sketch_size, cg_steps=self.cg_steps,
-                               explore_steps=self.explore_steps or None,
+                               **self.exploring(),
                                trust_region=optim.TrustRegion(initial=self.damping, floor=min(self.damping, 1e-18),
                                                               fixed=not self.trust_region))
         return optim.WarmStart(optim.Adam(), self.warmup_adam, optimizer) if self.warmup_adam else optimizer
+
+    def exploring(self) -> dict[str, float]:
+        """``natural-auto``'s exploring budget: ``explore_steps`` where set (``0``: no stage), else
+        ``EXPLORE_SHARE`` of the time limit on points drawn once, else nothing (the optimizer's default: no stage)."""
+        if self.explore_steps is not None:
+            return {"explore_steps": self.explore_steps} if self.explore_steps else {}
+        if self.optimizer == "natural-auto" and self.time_limit is not None and not self.resample_every:
+            return {"explore_seconds": EXPLORE_SHARE * self.time_limit}
+        return {}
 
     def resolved_device(self) -> torch.device:
         """``auto`` (or unset) is CUDA when present, else the CPU; ``cuda`` without a CUDA device is an error."""

@@ -99,8 +99,15 @@ def needs_jacobian(optimizer: Any, state: State) -> bool:
     return at(state) if at is not None else optimizer.needs_jacobian
 
 
+def exploring_steps(state: State) -> int:
+    """The exploring steps ``natural-auto`` took by ``state`` (under a warm start, its second optimizer's); ``0``
+    for the other optimizers."""
+    inner = state.get("then", state)
+    return int(inner.get("explored", 0)) if isinstance(inner, dict) else 0
+
+
 __all__ = [
-    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "State", "StepInfo", "Regularisation", "ResidualMap",
+    "OPTIMIZERS", "MOMENTUM_OPTIMIZERS", "ROW_STATE", "make", "WarmStart", "needs_jacobian", "exploring_steps", "State", "StepInfo", "Regularisation", "ResidualMap",
     "ENGD", "GeodesicENGD", "Adam", "LBFGS", "SPRING", "NaturalAuto", "NaturalHeavyBall", "NaturalHeavyBallDifference",
     "NaturalNesterov", "QuasiNaturalHeavyBall", "TrustRegion",
 ]

@@ -1,9 +1,14 @@
 """``natural-auto``, the default optimizer: natural momentum with the Gauss–Newton model and the geodesic bend,
-then the geodesic path at the floor; optionally (``explore_steps``) after an exploring stage.
+then the geodesic path at the floor; optionally (``explore_steps``, ``explore_seconds``) after an exploring stage.
 
-With ``explore_steps = n > 0`` the first ``n`` steps are the exploring stage of ``.explore`` (trust-radius
-Levenberg–Marquardt steps held to a low ratio of actual to predicted decrease), which ends where the stages below
-reach deeper floors (results/explore/README.md); it is skipped where the rows of ``J`` are shared among processes.
+The run opens with the exploring stage of ``.explore`` (trust-radius Levenberg–Marquardt steps held to a low ratio
+of actual to predicted decrease) for as long as either budget lasts: ``explore_steps`` updates, or
+``explore_seconds`` seconds of its own updates (the loop's linearisations and error measurements aside); the first
+update past both ends it for good. A budget of seconds that would not buy ``MIN_EXPLORE_STEPS`` steps at the
+fastest step's cost so far ends the stage after its second step: ended that early, it leaves the run where the
+stages below descend more slowly than from the start (results/explore/README.md). The stage also ends once it
+has stalled (``.explore.stalled``). It ends where the stages below reach deeper floors; it is skipped where the
+rows of ``J`` are shared among processes.
 
 Before the floor, two candidates, each with its own line search, and the one with the lower loss is taken:
 
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from time import perf_counter
 
 import torch
 from torch import Tensor
@@ -41,10 +47,12 @@ from ..residual_map import ResidualMap
 from .base import Natural, Proposal, stack_columns
 from .candidates import Candidate, search
 from .contract import State, StepInfo
-from .explore import INITIAL_RADIUS, explore_step
+from .explore import INITIAL_RADIUS, explore_step, stalled
 from .geodesic import DIFFERENCE_STEP, acceleration, bent_natural_step, damped_pseudo_inverse
 from .momentum import previous_residual, remember_step
 
+MIN_EXPLORE_STEPS = 50
+"""The fewest exploring steps a budget of seconds must buy for the stage to go on past its second step."""
 FLOOR_LOSS_RATIO = 1e-10
 """``natural-auto`` takes a run to be at its floor once a step starts from a loss below this fraction of the first
 step's loss and keeps more than ``CREEP_RATIO`` of it."""
@@ -55,27 +63,41 @@ FLOOR_RCOND = 1e-15
 
 @dataclass(frozen=True)
 class NaturalAuto(Natural):
-    """The stages of the module docstring; ``momentum`` is the Nesterov candidate's ``β``, ``explore_steps`` the
-    length of the exploring stage."""
+    """The stages of the module docstring; ``momentum`` is the Nesterov candidate's ``β``; ``explore_steps`` and
+    ``explore_seconds`` the exploring stage's budgets."""
 
     momentum: float = 0.6
     explore_steps: int = 0
+    explore_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.explore_steps >= 0:
             raise ValueError(f"the number of exploring steps must be ≥ 0, got {self.explore_steps}")
+        if not self.explore_seconds >= 0:
+            raise ValueError(f"the exploring stage's seconds must be ≥ 0, got {self.explore_seconds}")
 
     def update(self, state: State, theta: Tensor, lin: Linearised,
                residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
-        """An exploring step while ``explore_steps`` are left (state ``"explore_left"``, radius ``"radius"``) and the
-        rows of ``J`` are all here; then the trust region around ``attempt``."""
-        left = state.get("explore_left", self.explore_steps)
-        if left > 0 and lin.rows is None:
+        """An exploring step while a budget of the stage is left (state ``"explored"``: its updates,
+        ``"explore_spent"``: their seconds, ``"explore_fastest"``: the fastest one's, ``"radius"``) and the rows of
+        ``J`` are all here; then, for good (state ``"explore_over"``), the trust region around ``attempt``."""
+        taken, spent = state.get("explored", 0), state.get("explore_spent", 0.0)
+        budget_left = taken < self.explore_steps or spent < self.explore_seconds
+        if budget_left and lin.rows is None and not state.get("explore_over", False):
+            started = perf_counter()
             new_theta, radius, info = explore_step(lin, residuals, theta, state.get("radius", INITIAL_RADIUS))
+            seconds = perf_counter() - started
+            fastest = min(seconds, state.get("explore_fastest", seconds))
+            too_short = (taken + 1 >= 2 and taken + 1 >= self.explore_steps
+                         and fastest * MIN_EXPLORE_STEPS > self.explore_seconds)
+            window, stuck = stalled(state, float(info.loss), taken + 1)
             first = state.get("first_loss", float(lin.loss))
-            return new_theta, {**state, "explore_left": left - 1, "radius": radius, "first_loss": first}, info
-        return super().update(state, theta, lin, residuals)
+            return new_theta, {**state, **window, "explored": taken + 1, "explore_spent": spent + seconds,
+                               "explore_fastest": fastest, "radius": radius, "first_loss": first,
+                               "explore_over": too_short or stuck}, info
+        new_theta, new_state, info = super().update(state, theta, lin, residuals)
+        return new_theta, {**new_state, "explore_over": True}, info
 
     def attempt(self, state: State, theta: Tensor, lin: Linearised,
                 residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:

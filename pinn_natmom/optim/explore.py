@@ -41,6 +41,10 @@ INITIAL_RADIUS = 1.0
 """``Δ`` of the first step (in parameter space)."""
 BISECTIONS = 64
 """Bisections of ``log λ`` per radius, over ``[10⁻⁴⁵, 10¹⁰] σ²_max``."""
+STALL_WINDOW = 50
+STALL_FACTOR = 0.5
+"""The stage has stalled once the lowest loss of its last ``STALL_WINDOW`` steps is above ``STALL_FACTOR`` times
+the lowest of the window before."""
 
 
 def radius_steps(decomposition: svd.SingularDecomposition, residual: Tensor,
@@ -101,3 +105,15 @@ def explore_step(lin: Linearised, residuals: ResidualMap, theta: Tensor,
     if not (math.isfinite(float(new_loss)) and float(new_loss) < loss):
         return theta, float(radii[0]), StepInfo(0.0, relative, lin.loss, ratio=ratio)
     return theta + step[0], chosen, StepInfo(1.0, relative, new_loss, ratio=ratio)
+
+
+def stalled(state: dict, loss: float, taken: int) -> tuple[dict[str, float], bool]:
+    """Whether the stage has stalled after its ``taken``-th step, whose loss is ``loss``, and the state entries that
+    keep count: the lowest loss of the current window (``"explore_window_low"``) and of the last complete one
+    (``"explore_previous_low"``), windows of ``STALL_WINDOW`` steps (the loss of points redrawn every step is noisy,
+    so single steps are not compared)."""
+    low = min(state.get("explore_window_low", math.inf), loss)
+    if taken % STALL_WINDOW:
+        return {"explore_window_low": low}, False
+    before = state.get("explore_previous_low", math.inf)
+    return {"explore_window_low": math.inf, "explore_previous_low": low}, low > STALL_FACTOR * before
