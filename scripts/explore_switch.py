@@ -2,7 +2,7 @@
 reached after each of several of them, continue with natural-auto alone for a fixed number of seconds.
 
     python scripts/explore_switch.py --pde poisson --explore 60 --switch 10,20,30,40,50,60 --after 12 \\
-        [--dim 5] [--seed 0] [--out results/explore/switch/poisson-2d.csv]
+        --out results/explore/switch/poisson-2d.csv [--dim 5] [--seed 0]
 
 Writes one CSV row per switch point: the stage's step, its rel_l2 and seconds of training there, rel_l2 after the
 first natural-auto step, and the lowest and the last rel_l2 within ``--after`` seconds (with the steps taken).
