@@ -28,8 +28,7 @@ UNLIMITED_STEPS = 10**9
 DEVICES = ("auto", "cpu", "cuda")
 EXPLORE_SHARE = 0.25
 """The share of a run's time limit that ``natural-auto`` spends exploring when ``explore_steps`` is unset and the
-points are drawn once: the stage is an investment in a deeper floor that only a run with time to spend recovers; on
-points redrawn every step it won on some seeds and lost on others (results/explore/README.md)."""
+points are drawn once (results/explore/README.md)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,7 @@ class Options:
                                                               fixed=not self.trust_region))
         return optim.WarmStart(optim.Adam(), self.warmup_adam, optimizer) if self.warmup_adam else optimizer
 
-    def exploring(self) -> dict[str, float]:
+    def exploring(self) -> dict[str, int | float]:
         """``natural-auto``'s exploring budget: ``explore_steps`` where set (``0``: no stage), else
         ``EXPLORE_SHARE`` of the time limit on points drawn once, else nothing (the optimizer's default: no stage)."""
         if self.explore_steps is not None:

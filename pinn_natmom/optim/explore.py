@@ -29,7 +29,7 @@ from torch import Tensor
 from ..linearise import Linearised
 from ..residual_map import ResidualMap
 from ..solvers import svd
-from .contract import Regularisation, StepInfo
+from .contract import Regularisation, State, StepInfo
 
 TARGET_RATIO = 0.075
 """The share of its predicted decrease a step of the stage must earn."""
@@ -107,7 +107,7 @@ def explore_step(lin: Linearised, residuals: ResidualMap, theta: Tensor,
     return theta + step[0], chosen, StepInfo(1.0, relative, new_loss, ratio=ratio)
 
 
-def stalled(state: dict, loss: float, taken: int) -> tuple[dict[str, float], bool]:
+def stalled(state: State, loss: float, taken: int) -> tuple[dict[str, float], bool]:
     """Whether the stage has stalled after its ``taken``-th step, whose loss is ``loss``, and the state entries that
     keep count: the lowest loss of the current window (``"explore_window_low"``) and of the last complete one
     (``"explore_previous_low"``), windows of ``STALL_WINDOW`` steps (the loss of points redrawn every step is noisy,
