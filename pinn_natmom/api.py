@@ -128,6 +128,8 @@ def solve(
     explored = exploring_steps(fitted.state)
     if explored:
         metrics["explore_steps_taken"] = explored
+    if fitted.fallback_taken:
+        metrics["fallback_taken"] = True
     if needs_jacobian(trainer.optimizer, trainer.state):
         metrics["trust_region"] = trust_region_summary(fitted.history)
     sent = [row[COMMUNICATION_COLUMN] for row in fitted.history[1:] if COMMUNICATION_COLUMN in row]

@@ -29,6 +29,9 @@ DEVICES = ("auto", "cpu", "cuda")
 EXPLORE_SHARE = 0.25
 """The share of a run's time limit that ``natural-auto`` spends exploring when ``explore_steps`` is unset and the
 points are drawn once (results/explore/README.md)."""
+SPRINT_SHARE = 0.1
+"""The most of a run's time limit that ``natural-auto``'s sprint before that stage may spend (its fallback; it ends
+sooner where it reaches the floor)."""
 
 
 @dataclass(frozen=True)
@@ -163,11 +166,12 @@ class Options:
 
     def exploring(self) -> dict[str, int | float]:
         """``natural-auto``'s exploring budget: ``explore_steps`` where set (``0``: no stage), else
-        ``EXPLORE_SHARE`` of the time limit on points drawn once, else nothing (the optimizer's default: no stage)."""
+        ``EXPLORE_SHARE`` of the time limit on points drawn once, after a sprint of at most ``SPRINT_SHARE`` of it,
+        else nothing (the optimizer's default: no stage)."""
         if self.explore_steps is not None:
             return {"explore_steps": self.explore_steps} if self.explore_steps else {}
         if self.optimizer == "natural-auto" and self.time_limit is not None and not self.resample_every:
-            return {"explore_seconds": EXPLORE_SHARE * self.time_limit}
+            return {"explore_seconds": EXPLORE_SHARE * self.time_limit, "sprint_seconds": SPRINT_SHARE * self.time_limit}
         return {}
 
     def resolved_device(self) -> torch.device:

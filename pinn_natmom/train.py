@@ -21,7 +21,7 @@ from .compute import Compute, make_compute
 from .exact_error import ExactError
 from .linearise import Linearised, Points
 from .network import MLP
-from .optim import Regularisation, State, StepInfo, needs_jacobian
+from .optim import Regularisation, State, StepInfo, fallback, needs_jacobian
 from .problem import Problem
 from .residual_map import NetworkResidualMap
 from .solvers import FactorizationError, NonFiniteError
@@ -89,7 +89,8 @@ class Hooks:
 @dataclass
 class FitResult:
     """``stop_reason`` is ``steps``, ``time_limit``, ``target_rel_l2``, ``stalled``, ``interrupted`` or ``diverged``
-    (then ``failure`` says why and ``θ`` is the last good one); ``rejected`` counts the updates retried by the guard."""
+    (then ``failure`` says why and ``θ`` is the last good one); ``rejected`` counts the updates retried by the guard;
+    ``fallback_taken`` says whether ``θ`` is the optimizer's fallback, taken back at the end (``Trainer.run``)."""
 
     theta: Tensor
     history: list[dict[str, float]]
@@ -97,6 +98,7 @@ class FitResult:
     state: State
     rejected: int = 0
     failure: str | None = None
+    fallback_taken: bool = False
 
 
 MAX_ATTEMPTS = 4
@@ -263,7 +265,8 @@ class Trainer:
     def run(self, hooks: Hooks = Hooks()) -> FitResult:
         """Step until ``steps`` updates, the time limit or the target error (checked before every update), an
         interruption (``hooks.should_stop``), a stall (points drawn once, an update that changed nothing: every
-        later one would repeat it) or divergence; checkpoint through ``hooks`` on the way and once at the end."""
+        later one would repeat it) or divergence; then take back the optimizer's fallback where it is better
+        (``take_back_fallback``); checkpoint through ``hooks`` on the way and once at the end."""
         sharding, config = self.sharding, self.config
         self._announce(hooks)
         reason, failure, saved = "steps", None, -1
@@ -294,9 +297,28 @@ class Trainer:
         else:
             if _reached(self.history[-1], config.target_rel_l2):
                 reason = "target_rel_l2"
+        taken = self.take_back_fallback()
+        if taken:
+            self._announce(hooks)
+            saved = -1
         if hooks.on_checkpoint is not None and saved != self.steps_done:
             hooks.on_checkpoint(self.snapshot())
-        return FitResult(self.theta, self.history, reason, self.state, self.rejected, failure)
+        return FitResult(self.theta, self.history, reason, self.state, self.rejected, failure, taken)
+
+    def take_back_fallback(self) -> bool:
+        """Continue from the optimizer's fallback (``pinn_natmom.optim.fallback``) where its loss is below the last
+        row's: ``θ`` and the optimizer state become the fallback's, and a history row for it is added under the same
+        step number (step size 0). Whether it did."""
+        if not fallback.better(self.state, self.history[-1]["loss"]):
+            return False
+        theta, loss, _ = fallback.held(self.state)
+        row, _ = self._measure(self.steps_done, theta, theta.new_tensor(loss), StepInfo(0.0, Regularisation(), theta.new_tensor(loss)))
+        if row is None:
+            return False
+        self.theta, self.state = theta, fallback.restored(self.state)
+        self.history.append(row)
+        self._unannounced += 1
+        return True
 
     def _draw(self) -> Points:
         return sample_points(self.problem, self.config.n_points, self.point_generator, self.dtype, self.device,

@@ -1,14 +1,21 @@
 """``natural-auto``, the default optimizer: natural momentum with the Gauss–Newton model and the geodesic bend,
-then the geodesic path at the floor; optionally (``explore_steps``, ``explore_seconds``) after an exploring stage.
+then the geodesic path at the floor; optionally (``explore_steps``, ``explore_seconds``) after an exploring stage,
+and (``sprint_seconds``) after a sprint before it.
 
-The run opens with the exploring stage of ``.explore`` (trust-radius Levenberg–Marquardt steps held to a low ratio
-of actual to predicted decrease) for as long as either budget lasts: ``explore_steps`` updates, or
-``explore_seconds`` seconds of its own updates (the loop's linearisations and error measurements aside); the first
-update past both ends it for good. A budget of seconds that would not buy ``MIN_EXPLORE_STEPS`` steps at the
-fastest step's cost so far ends the stage after its second step: ended that early, it leaves the run where the
-stages below descend more slowly than from the start (results/explore/README.md). The stage also ends once it
-has stalled (``.explore.stalled``). It ends where the stages below reach deeper floors; it is skipped where the
-rows of ``J`` are shared among processes.
+The sprint: the stages below from the initial ``θ₀`` until they reach the floor (the state's ``"geodesic"``) or
+have spent ``sprint_seconds`` of their own updates. The run then starts again from ``θ₀`` and keeps the sprint's
+``θ`` as its fallback (``.fallback``), dropped once the new trajectory's loss is lower; a run that ends before
+returns the sprint's ``θ``. So the stage delays the time to a given error by no more than the sprint's length, and
+never leaves a run above the sprint's loss.
+
+The exploring stage of ``.explore`` (trust-radius Levenberg–Marquardt steps held to a low ratio of actual to
+predicted decrease) lasts for as long as either budget lasts: ``explore_steps`` updates, or ``explore_seconds``
+seconds of its own updates (the loop's linearisations and error measurements aside); the first update past both
+ends it for good. A budget of seconds that would not buy ``MIN_EXPLORE_STEPS`` steps at the fastest step's cost so
+far ends the stage after its second step: ended that early, it leaves the run where the stages below descend more
+slowly than from the start (results/explore/README.md), so the run goes on from the sprint's fallback where it has
+one. The stage also ends once it has stalled (``.explore.stalled``). It ends where the stages below reach deeper
+floors. The sprint and the stage are skipped where the rows of ``J`` are shared among processes.
 
 Before the floor, two candidates, each with its own line search, and the one with the lower loss is taken:
 
@@ -44,9 +51,10 @@ from torch import Tensor
 from .. import solvers
 from ..linearise import Linearised
 from ..residual_map import ResidualMap
+from . import fallback
 from .base import Natural, Proposal, stack_columns
 from .candidates import Candidate, search
-from .contract import State, StepInfo
+from .contract import Regularisation, State, StepInfo
 from .explore import INITIAL_RADIUS, explore_step, stalled
 from .geodesic import DIFFERENCE_STEP, acceleration, bent_natural_step, damped_pseudo_inverse
 from .momentum import previous_residual, remember_step
@@ -64,11 +72,12 @@ FLOOR_RCOND = 1e-15
 @dataclass(frozen=True)
 class NaturalAuto(Natural):
     """The stages of the module docstring; ``momentum`` is the Nesterov candidate's ``β``; ``explore_steps`` and
-    ``explore_seconds`` the exploring stage's budgets."""
+    ``explore_seconds`` the exploring stage's budgets; ``sprint_seconds`` the sprint's (``0``: no sprint)."""
 
     momentum: float = 0.6
     explore_steps: int = 0
     explore_seconds: float = 0.0
+    sprint_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -76,12 +85,17 @@ class NaturalAuto(Natural):
             raise ValueError(f"the number of exploring steps must be ≥ 0, got {self.explore_steps}")
         if not self.explore_seconds >= 0:
             raise ValueError(f"the exploring stage's seconds must be ≥ 0, got {self.explore_seconds}")
+        if not self.sprint_seconds >= 0:
+            raise ValueError(f"the sprint's seconds must be ≥ 0, got {self.sprint_seconds}")
 
     def update(self, state: State, theta: Tensor, lin: Linearised,
                residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
-        """An exploring step while a budget of the stage is left (state ``"explored"``: its updates,
-        ``"explore_spent"``: their seconds, ``"explore_fastest"``: the fastest one's, ``"radius"``) and the rows of
-        ``J`` are all here; then, for good (state ``"explore_over"``), the trust region around ``attempt``."""
+        """A sprint step while its budget is left (``sprint``); then an exploring step while a budget of the stage
+        is left (state ``"explored"``: its updates, ``"explore_spent"``: their seconds, ``"explore_fastest"``: the
+        fastest one's, ``"radius"``) and the rows of ``J`` are all here; then, for good (state ``"explore_over"``),
+        the trust region around ``attempt``. Both need the rows of ``J`` here."""
+        if self.sprint_seconds and lin.rows is None and not state.get("sprint_over", False):
+            return self.sprint(state, theta, lin, residuals)
         taken, spent = state.get("explored", 0), state.get("explore_spent", 0.0)
         budget_left = taken < self.explore_steps or spent < self.explore_seconds
         if budget_left and lin.rows is None and not state.get("explore_over", False):
@@ -93,11 +107,33 @@ class NaturalAuto(Natural):
                          and fastest * MIN_EXPLORE_STEPS > self.explore_seconds)
             window, stuck = stalled(state, float(info.loss), taken + 1)
             first = state.get("first_loss", float(lin.loss))
-            return new_theta, {**state, **window, "explored": taken + 1, "explore_spent": spent + seconds,
-                               "explore_fastest": fastest, "radius": radius, "first_loss": first,
+            counts = {"explored": taken + 1, "explore_spent": spent + seconds, "explore_fastest": fastest,
+                      "explore_over": True}
+            kept = fallback.held(state)
+            if too_short and kept is not None:
+                back, loss, own = kept
+                return back, {**own, **counts}, StepInfo(0.0, Regularisation(), lin.loss.new_tensor(loss), restarted=True)
+            return new_theta, {**state, **window, **counts, "radius": radius, "first_loss": first,
                                "explore_over": too_short or stuck}, info
         new_theta, new_state, info = super().update(state, theta, lin, residuals)
-        return new_theta, {**new_state, "explore_over": True}, info
+        return new_theta, fallback.beaten({**new_state, "explore_over": True}, float(info.loss)), info
+
+    def sprint(self, state: State, theta: Tensor, lin: Linearised,
+               residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
+        """A step of the stages below from the sprint's state; once it reaches the floor (``"geodesic"``) or its
+        updates have spent ``sprint_seconds`` (state ``"sprint_spent"``), the restart instead: ``θ₀`` (state
+        ``"origin"``, with its loss ``"origin_loss"``) with the initial state, the step's ``θ`` kept as the fallback."""
+        started = perf_counter()
+        origin, origin_loss = state.get("origin", theta), state.get("origin_loss", float(lin.loss))
+        new_theta, new_state, info = super().update(state, theta, lin, residuals)
+        spent = state.get("sprint_spent", 0.0) + perf_counter() - started
+        marks = {"origin": origin, "origin_loss": origin_loss, "sprint_spent": spent}
+        if spent < self.sprint_seconds and not new_state.get("geodesic", False):
+            return new_theta, {**new_state, **marks}, info
+        own = {key: value for key, value in new_state.items() if key not in marks}
+        restart = fallback.kept({**self.init(origin), "sprint_spent": spent, "sprint_over": True},
+                                new_theta, float(info.loss), {**own, "sprint_over": True})
+        return origin, restart, StepInfo(0.0, Regularisation(), lin.loss.new_tensor(origin_loss), restarted=True)
 
     def attempt(self, state: State, theta: Tensor, lin: Linearised,
                 residuals: ResidualMap) -> tuple[Tensor, State, StepInfo]:
