@@ -312,7 +312,8 @@ class Trainer:
         if not fallback.better(self.state, self.history[-1]["loss"]):
             return False
         theta, loss, _ = fallback.held(self.state)
-        row, _ = self._measure(self.steps_done, theta, theta.new_tensor(loss), StepInfo(0.0, Regularisation(), theta.new_tensor(loss)))
+        at = theta.new_tensor(loss)
+        row, _ = self._measure(self.steps_done, theta, at, StepInfo(0.0, Regularisation(), at))
         if row is None:
             return False
         self.theta, self.state = theta, fallback.restored(self.state)

@@ -52,7 +52,7 @@ def test_the_fallback_is_dropped_once_the_new_trajectory_is_lower(monkeypatch):
     tick_every_call(monkeypatch)
     model = Residuals(rosenbrock)
     auto = optim.make("natural-auto", solver="dense", explore_seconds=60.0, sprint_seconds=2.0)
-    theta, state, infos = steps(auto, model, START, 80)
+    theta, state, _ = steps(auto, model, START, 80)
     assert fallback.held(state) is None and state["explore_over"]
     torch.testing.assert_close(theta, torch.ones(2, dtype=torch.float64), rtol=0, atol=1e-10)
 

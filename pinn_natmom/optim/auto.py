@@ -107,12 +107,12 @@ class NaturalAuto(Natural):
                          and fastest * MIN_EXPLORE_STEPS > self.explore_seconds)
             window, stuck = stalled(state, float(info.loss), taken + 1)
             first = state.get("first_loss", float(lin.loss))
-            counts = {"explored": taken + 1, "explore_spent": spent + seconds, "explore_fastest": fastest,
-                      "explore_over": True}
+            counts = {"explored": taken + 1, "explore_spent": spent + seconds, "explore_fastest": fastest}
             kept = fallback.held(state)
             if too_short and kept is not None:
                 back, loss, own = kept
-                return back, {**own, **counts}, StepInfo(0.0, Regularisation(), lin.loss.new_tensor(loss), restarted=True)
+                return back, {**own, **counts, "explore_over": True}, StepInfo(0.0, Regularisation(),
+                                                                              lin.loss.new_tensor(loss), restarted=True)
             return new_theta, {**state, **window, **counts, "radius": radius, "first_loss": first,
                                "explore_over": too_short or stuck}, info
         new_theta, new_state, info = super().update(state, theta, lin, residuals)
